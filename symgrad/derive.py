@@ -1,0 +1,275 @@
+"""The reverse sweep over the template equations of one step.
+
+δv_t is the sum, over every consumer that reads v, of the consumer's VJP; a consumer
+that reads v_{t+k} contributes its VJP shifted by −k (a read of h_{t-1} lands at t+1).
+Parameter gradients are the per-step contributions summed over t; the initial state
+gets the routes that reach back before the first step. Nothing is unrolled, so the
+cost does not depend on the sequence length. Deltas a textbook would not name are
+inlined into their one consumer.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import sympy as sp
+
+from .algebra import (add, ckey, expand_derivatives, factor_common, split_coef, substitute,
+                      timesum)
+from .errors import ModelError
+from .ops import Fn, Had, Add
+from .rules import VJP
+from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, t
+from .tensor import Tensor
+
+STYLES = ("derivative", "expanded")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route into a delta: the consumer that reads the node, at which offset, and its term."""
+    consumer: str
+    offset: int
+    term: Tensor
+    per_step: bool = True
+
+
+@dataclass
+class Equation:
+    lhs: Tensor
+    rhs: Tensor
+    kind: str                       # forward | delta | input | initial | param
+    routes: tuple = ()
+
+    def __str__(self):
+        return f"{self.lhs} = {self.rhs}"
+
+
+@dataclass
+class Derivation:
+    """A model's forward equations, its deltas and gradients, in the order a textbook prints them."""
+    model: object
+    style: str
+    forward: list
+    deltas: list
+    inputs: list
+    initial: list
+    params: list
+    inlined: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def backward(self):
+        return self.deltas + self.inputs + self.initial + self.params
+
+    def equation(self, lhs_text):
+        """The backward equation whose left-hand side prints as ``lhs_text`` (e.g. "δhₜ")."""
+        for eq in self.backward:
+            if str(eq.lhs) == lhs_text:
+                return eq
+        raise KeyError(lhs_text)
+
+    def compile(self):
+        from .codegen import compile_derivation
+        return compile_derivation(self)
+
+    def to_latex(self):
+        from .render.latex import derivation_latex
+        return derivation_latex(self)
+
+    def _repr_latex_(self):
+        return self.to_latex()
+
+    def __rich__(self):
+        from .render.text import derivation_renderable
+        return derivation_renderable(self)
+
+    def __str__(self):
+        from .render.text import derivation_text
+        return derivation_text(self)
+
+
+def pullback(expr, g, out):
+    """[(leaf, cotangent)] for every leaf occurrence in expr, given the cotangent g of expr."""
+    if isinstance(expr, (Sym, Seq)):
+        return [(expr, g)]
+    if isinstance(expr, (Ones, Zero)):
+        return []
+    pairs = []
+    for child, cg in VJP[type(expr)](expr, g, out):
+        pairs.extend(pullback(child, cg, child))
+    return pairs
+
+
+def derive(model, style=None):
+    """The Derivation of a model: every delta, input, initial-state and parameter gradient."""
+    start = perf_counter()
+    model.build()
+    style = style or model.style
+    if style not in STYLES:
+        raise ModelError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
+    routes = _routes(model)
+    eqs = _assemble(model, routes)
+    inlined = _inline(model, eqs)
+    rank = {d.name: i for i, d in enumerate(model.definitions)}
+    for eq in eqs:
+        eq.rhs = _present(eq.rhs, model, style, rank)
+    inlined = {k: _present(v, model, style, rank) for k, v in inlined.items()}
+    by_kind = defaultdict(list)
+    for eq in eqs:
+        by_kind[eq.kind].append(eq)
+    forward = [Equation(d.symbol, d.rhs, "forward") for d in model.definitions]
+    return Derivation(model, style, forward, by_kind["delta"], by_kind["input"],
+                      by_kind["initial"], by_kind["param"], inlined, perf_counter() - start)
+
+
+def _routes(model):
+    routes = defaultdict(list)
+    for name in model.outputs:
+        sym = model.declared[name]
+        seed = (Ones(1, 1) if name == model.loss_name
+                else Cotangent(sym, short=len(model.outputs) == 1))
+        routes[name].append(Route("output", 0, seed, isinstance(sym, Seq)))
+    for d in model.definitions:
+        per_step = isinstance(d.symbol, Seq)
+        for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol):
+            if isinstance(leaf, Seq):
+                routes[leaf.name].append(Route(d.name, leaf.offset, shift(cot, -leaf.offset)))
+            else:
+                routes[leaf.name].append(Route(d.name, 0, cot, per_step))
+    return routes
+
+
+def _assemble(model, routes):
+    eqs = []
+    for d in reversed(model.definitions):
+        rs = routes.get(d.name, [])
+        eqs.append(Equation(Delta(d.symbol), _total(rs, d.symbol), "delta", tuple(rs)))
+    for x in model.inputs:
+        rs = routes.get(x.name, [])
+        eqs.append(Equation(Delta(x), _total(rs, x), "input", tuple(rs)))
+    for name, lag in model.states.items():
+        sym = model.declared[name]
+        for tau in range(1 - lag, 1):
+            rs = [r for r in routes[name] if r.offset < 0 and tau - r.offset >= 1]
+            init = Seq(name, tau, *sym.shape, "node")
+            eqs.append(Equation(Delta(init), at_time(_total(rs, sym), tau), "initial", tuple(rs)))
+    for p in model.params:
+        rs = routes.get(p.name, [])
+        per_step = [r.term for r in rs if r.per_step]
+        once = [r.term for r in rs if not r.per_step]
+        terms = ([timesum(add(*per_step))] if per_step else []) + once
+        eqs.append(Equation(Delta(p), add(*terms) if terms else Zero(*p.shape), "param", tuple(rs)))
+    return eqs
+
+
+def _total(rs, sym):
+    return add(*(r.term for r in rs)) if rs else Zero(*sym.shape)
+
+
+def _inline(model, eqs):
+    """Substitute the deltas a textbook does not name into their consumers; return them."""
+    keep = _always_kept(model)
+    inlined = {}
+    changed = True
+    while changed:
+        changed = False
+        for eq in [e for e in eqs if e.kind == "delta"]:
+            name = eq.lhs.var.name
+            forced = model.definition(name).show_delta
+            if forced or (forced is None and name in keep) or _mentions(eq.rhs, name):
+                continue
+            users = [e for e in eqs if e is not eq and _mentions(e.rhs, name)]
+            constant = not eq.rhs.atoms(Delta, Cotangent)
+            if forced is False or constant or len(users) <= 1:
+                for e in users:
+                    e.rhs = _inline_into(e.rhs, name, eq.rhs)
+                eqs.remove(eq)
+                inlined[name] = eq.rhs
+                changed = True
+    return inlined
+
+
+def _always_kept(model):
+    """States, outputs and nodes that read a parameter (their deltas make the gradients)."""
+    keep = set(model.states) | {o for o in model.outputs if o != model.loss_name}
+    for d in model.definitions:
+        if any(leaf.role == "param" for leaf in d.rhs.atoms(Sym)):
+            keep.add(d.name)
+    return keep
+
+
+def _mentions(expr, name):
+    return any(d.var.name == name for d in expr.atoms(Delta))
+
+
+def _inline_into(expr, name, rhs):
+    mapping = {d: rhs.xreplace({t: d.var.time}) if isinstance(d.var, Seq) else rhs
+               for d in expr.atoms(Delta) if d.var.name == name}
+    return substitute(expr, mapping)
+
+
+# -- presentation -------------------------------------------------------------
+
+def _present(expr, model, style, rank):
+    if style == "expanded":
+        expr = expand_derivatives(expr)
+    expr = name_nodes(expr, model)
+    return arrange(factor_common(expr), rank)
+
+
+def name_nodes(expr, model):
+    """Write a node's defining expression as the node (σ(ōₜ) → oₜ, softmax(oₜ) → ŷₜ)."""
+    times = {s.time for s in expr.atoms(Seq)} | {t}
+    mapping = {}
+    for d in model.definitions:
+        if isinstance(d.rhs, (Sym, Seq)):
+            continue
+        if isinstance(d.symbol, Seq):
+            for tau in times:
+                mapping[d.rhs.xreplace({t: tau})] = d.symbol.xreplace({t: tau})
+        else:
+            mapping[d.rhs] = d.symbol
+    return substitute(expr, mapping)
+
+
+def arrange(expr, rank):
+    """Reading order: in a sum, the outside delta Δ first, then by step (t before t+1) and by
+    node order; a sum starts with a positive term; in a Hadamard product deltas come first and
+    derivatives last."""
+    if not isinstance(expr, Tensor) or not expr.args:
+        return expr
+    args = tuple(arrange(a, rank) for a in expr.args)
+    if isinstance(expr, Add):
+        args = sorted(args, key=lambda a: _term_key(a, rank))
+        first_positive = next((a for a in args if split_coef(a)[0].is_positive), None)
+        if first_positive is not None:
+            args.remove(first_positive)
+            args.insert(0, first_positive)
+    elif isinstance(expr, Had):
+        args = sorted(args, key=_factor_rank)
+    return expr.func(*args)
+
+
+def _term_key(term, rank):
+    if term.atoms(Cotangent):
+        return (-1, -1)
+    deltas = term.atoms(Delta)
+    steps = [_step(d.var) for d in deltas]
+    names = [rank.get(d.var.name, len(rank)) for d in deltas]
+    if not deltas:
+        seqs = term.atoms(Seq)
+        steps = [_step(s) for s in seqs] or [0]
+        names = [rank.get(s.name, -1) for s in seqs] or [0]
+    return (max(steps), min(names))
+
+
+def _step(sym):
+    return sym.offset if isinstance(sym, Seq) and sym.offset is not None else 0
+
+
+def _factor_rank(f):
+    if f.atoms(Delta, Cotangent) and not isinstance(f, Add):
+        return 0
+    if isinstance(f, Fn) and f.order:
+        return 2
+    return 1

@@ -1,0 +1,17 @@
+"""The one exception family a user can cause; the CLI turns it into one line and exit code 2."""
+
+
+class SymgradError(Exception):
+    """Base of every error caused by user input (model, option, file)."""
+
+
+class ShapeError(SymgradError):
+    """Operands whose shapes do not fit the operation."""
+
+
+class ModelError(SymgradError):
+    """A model that cannot be built: undefined symbol, node defined twice, cycle, bad option."""
+
+
+class UnknownModelError(SymgradError):
+    """A model name that is not in the catalog and not a model file."""

@@ -1,0 +1,264 @@
+"""Model: ordered defining equations ``node := expression`` over shaped symbols.
+
+The DSL is plain Python on symbols the model hands out::
+
+    M = Model("rnn", sequence=True)
+    m, n, k = M.dims("m n k")
+    x = M.input("x", m); U = M.param("U", n, m); ...
+    h = M.state("h", n)                       # defined below, read at t-1 above
+    a = M.define("a", b + W @ h.prev + U @ x)
+    M.define(h, tanh(a))
+
+``build()`` checks the definitions: every symbol declared, no node defined twice, no
+future reads, no cycle within a step, every state defined. Shapes are checked as the
+expressions are built.
+"""
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import algebra
+from .errors import ModelError, ShapeError
+from .ops import TimeSum
+from .symbols import Delta, Seq, Sym, t
+from .tensor import Tensor
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+RESERVED = {"t", "T", "np", "params", "inputs", "cot", "dims", "grads", "out", "B"}
+
+
+@dataclass
+class Definition:
+    """One defining equation; ``show_delta`` forces (True) or forbids (False) its δ line."""
+    symbol: Tensor
+    rhs: Tensor
+    show_delta: bool | None = None
+
+    @property
+    def name(self):
+        return self.symbol.name
+
+
+@dataclass
+class Model:
+    """A model's symbols and defining equations, with where it comes from."""
+    name: str
+    sequence: bool = False
+    title: str = ""
+    source: str = ""
+    style: str = "derivative"
+    options: dict = field(default_factory=dict)
+    dims_: dict = field(default_factory=dict)
+    declared: dict = field(default_factory=dict)
+    definitions: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    loss_name: str | None = None
+    _built: bool = False
+
+    # -- declarations -------------------------------------------------------
+    def dims(self, names):
+        """Size symbols, e.g. ``m, n, k = M.dims("m n k")``."""
+        out = []
+        for name in names.split():
+            self._check_name(name, "size")
+            self.dims_[name] = sp.Symbol(name, integer=True, positive=True)
+            out.append(self.dims_[name])
+        return tuple(out) if len(out) != 1 else out[0]
+
+    def param(self, name, rows, cols=1):
+        return self._declare(Sym(name, rows, cols, "param"))
+
+    def input(self, name, rows, cols=1):
+        return self._declare(self._leaf(name, rows, cols, "input"))
+
+    def target(self, name, rows, cols=1, onehot=False):
+        """Data the loss compares with; it gets no gradient. One-hot targets sum to one."""
+        return self._declare(self._leaf(name, rows, cols, "onehot" if onehot else "target"))
+
+    def state(self, name, rows, cols=1):
+        """A recurrent node, declared before its definition so earlier equations can read it."""
+        if not self.sequence:
+            raise ModelError(f"state {name}: a feed-forward model has no recurrent state")
+        return self._declare(Seq(name, t, rows, cols, "node"))
+
+    # -- equations ----------------------------------------------------------
+    def define(self, node, rhs, show_delta=None):
+        """``node := rhs``; ``node`` is a name or a declared state. Returns the node symbol."""
+        if not isinstance(rhs, Tensor):
+            raise ModelError(f"equation {node}: right-hand side is not an expression: {rhs!r}")
+        name = node if isinstance(node, str) else getattr(node, "name", None)
+        if name is None:
+            raise ModelError(f"equation {node}: the left-hand side must be a name or a state")
+        if any(d.name == name for d in self.definitions):
+            raise ModelError(f"equation {name}: {name} is defined twice")
+        static = not self.sequence or not _reads_steps(rhs)
+        sym = (Sym(name, *rhs.shape, "node") if static
+               else Seq(name, t, *rhs.shape, "node"))
+        if isinstance(node, str):
+            self._check_name(name, "node")
+            if name in self.declared:
+                raise ModelError(f"equation {name}: {name} is already declared as an input or parameter")
+            self.declared[name] = sym
+        else:
+            declared = self.declared.get(name)
+            if declared is None or declared.role != "node":
+                raise ModelError(f"equation {name}: {name} is not a declared state")
+            if declared.shape != sym.shape:
+                raise ShapeError(f"equation {name}: state {name} is declared "
+                                 f"{algebra.shape_str(declared.shape)} but defined as "
+                                 f"{algebra.shape_str(sym.shape)}")
+            if declared != sym:
+                raise ModelError(f"equation {name}: state {name} must be defined per step")
+        self.definitions.append(Definition(sym, rhs, show_delta))
+        return sym
+
+    def output(self, *symbols):
+        """Outputs that receive a delta Δ from outside (a layer above)."""
+        self.outputs.extend(s.name for s in symbols)
+
+    def loss(self, symbol):
+        """The scalar loss; its delta is 1."""
+        if symbol.shape != (1, 1):
+            raise ShapeError(f"loss {symbol.name} must be a scalar (1×1), "
+                             f"not {algebra.shape_str(symbol.shape)}")
+        self.loss_name = symbol.name
+        self.outputs.append(symbol.name)
+
+    # -- queries --------------------------------------------------------------
+    def definition(self, name):
+        return next(d for d in self.definitions if d.name == name)
+
+    def symbols(self, role):
+        return [s for s in self.declared.values() if s.role == role]
+
+    @property
+    def params(self):
+        return self.symbols("param")
+
+    @property
+    def inputs(self):
+        return self.symbols("input")
+
+    @property
+    def targets(self):
+        return self.symbols("target") + self.symbols("onehot")
+
+    @property
+    def states(self):
+        """Nodes read at an earlier step, with their largest lag."""
+        lags = {}
+        for d in self.definitions:
+            for leaf in _seq_leaves(d.rhs):
+                if leaf.offset < 0:
+                    lags[leaf.name] = max(lags.get(leaf.name, 0), -leaf.offset)
+        return lags
+
+    @property
+    def max_lag(self):
+        return max(self.states.values(), default=0)
+
+    # -- validation -------------------------------------------------------------
+    def build(self):
+        """Check the definitions and put them in dependency order; returns self."""
+        if self._built:
+            return self
+        defined = {d.name for d in self.definitions}
+        for d in self.definitions:
+            self._check_leaves(d, defined)
+        undefined = [s.name for s in self.declared.values()
+                     if s.role == "node" and s.name not in defined]
+        if undefined:
+            raise ModelError(f"state {undefined[0]} is declared but never defined")
+        if not self.outputs:
+            raise ModelError(f"model {self.name}: no output or loss declared")
+        self.definitions = self._ordered()
+        self._built = True
+        return self
+
+    def _check_leaves(self, d, defined):
+        for leaf in d.rhs.atoms(Sym, Seq):
+            known = self.declared.get(leaf.name)
+            if known is None:
+                raise ModelError(f"equation {d.name}: unknown symbol {leaf.name}")
+            if known.role != leaf.role or known.shape != leaf.shape:
+                raise ModelError(f"equation {d.name}: {leaf.name} does not match its declaration")
+            if known.role == "node" and leaf.name not in defined:
+                raise ModelError(f"equation {d.name}: {leaf.name} is never defined")
+            if isinstance(leaf, Seq):
+                if leaf.offset is None:
+                    raise ModelError(f"equation {d.name}: {leaf} is read at a fixed step")
+                if leaf.offset > 0:
+                    raise ModelError(f"equation {d.name}: {leaf} reads a later step")
+                if leaf.offset < 0 and known.role != "node":
+                    raise ModelError(f"equation {d.name}: input {leaf} is read at an earlier "
+                                     "step; read a state instead")
+        if d.rhs.atoms(Delta):
+            raise ModelError(f"equation {d.name}: a defining equation cannot contain a delta")
+        if isinstance(d.symbol, Sym):
+            for leaf in _seq_leaves(d.rhs, inside_sum=False):
+                raise ModelError(f"equation {d.name}: the value of one step, {leaf}, is read "
+                                 "outside a sum over t")
+
+    def _ordered(self):
+        """Definitions in dependency order within a step (reads at t-1 do not count)."""
+        by_name = {d.name: d for d in self.definitions}
+        deps = {d.name: {leaf.name for leaf in _current_reads(d.rhs) if leaf.name in by_name}
+                for d in self.definitions}
+        order, done, visiting = [], set(), []
+
+        def visit(name):
+            if name in done:
+                return
+            if name in visiting:
+                cycle = visiting[visiting.index(name):] + [name]
+                raise ModelError(f"equation {name}: cycle within one time step "
+                                 f"({' → '.join(cycle)}); a recurrence must read the previous step")
+            visiting.append(name)
+            for dep in sorted(deps[name], key=[d.name for d in self.definitions].index):
+                visit(dep)
+            visiting.pop()
+            done.add(name)
+            order.append(by_name[name])
+
+        for d in self.definitions:
+            visit(d.name)
+        return order
+
+    def _leaf(self, name, rows, cols, role):
+        return (Seq(name, t, rows, cols, role) if self.sequence
+                else Sym(name, rows, cols, role))
+
+    def _declare(self, sym):
+        self._check_name(sym.name, sym.role)
+        if sym.name in self.declared:
+            raise ModelError(f"{sym.name} is declared twice")
+        self.declared[sym.name] = sym
+        return sym
+
+    def _check_name(self, name, what):
+        if not _IDENT.match(name) or name in RESERVED:
+            raise ModelError(f"{what} name {name!r} must be an identifier "
+                             f"(letters, digits, _) and not one of {sorted(RESERVED)}")
+        if name in self.dims_ and what != "size" or what == "size" and name in self.declared:
+            raise ModelError(f"name {name!r} is used for both a size and a symbol")
+
+
+def _seq_leaves(expr, inside_sum=True):
+    """Time-indexed leaves of expr; with inside_sum=False only those outside Σ_t."""
+    if isinstance(expr, Seq):
+        return [expr]
+    if isinstance(expr, TimeSum) and not inside_sum:
+        return []
+    return [leaf for a in expr.args if isinstance(a, Tensor)
+            for leaf in _seq_leaves(a, inside_sum)]
+
+
+def _reads_steps(rhs):
+    return bool(_seq_leaves(rhs, inside_sum=False))
+
+
+def _current_reads(rhs):
+    """Symbols an equation reads at the current step (what orders equations within a step)."""
+    return [leaf for leaf in rhs.atoms(Sym, Seq)
+            if isinstance(leaf, Sym) or leaf.offset == 0]

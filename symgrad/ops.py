@@ -1,0 +1,88 @@
+"""Operation nodes SymPy lacks, each a plain container rebuilt from its args.
+
+Constructors here do no simplification (so ``obj.func(*obj.args) == obj``); the
+canonical forms are built by the functions of ``algebra.py``.
+"""
+import sympy as sp
+from sympy.core.symbol import Str
+
+from .tensor import Tensor
+
+
+class Add(Tensor):
+    """Sum of same-shaped terms."""
+    shape = property(lambda self: self.args[0].shape)
+
+
+class MatMul(Tensor):
+    """Matrix product of two or more factors."""
+    shape = property(lambda self: (self.args[0].rows, self.args[-1].cols))
+
+
+class Had(Tensor):
+    """Hadamard (element-wise) product, ⊙."""
+    shape = property(lambda self: self.args[0].shape)
+
+
+class Transpose(Tensor):
+    """ᵀ; canonical forms keep it on leaves only."""
+    shape = property(lambda self: (self.args[0].cols, self.args[0].rows))
+
+
+class Scale(Tensor):
+    """A SymPy scalar (number or expression in the sizes) times a matrix."""
+
+    def __new__(cls, coef, x):
+        return super().__new__(cls, coef, x)
+
+    coef = property(lambda self: self.args[0])
+    x = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[1].shape)
+
+
+class ScalarMul(Tensor):
+    """A 1×1 expression times a matrix, e.g. (ŷᵀ g) ŷ: a scalar, never an outer product."""
+    s = property(lambda self: self.args[0])
+    x = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[1].shape)
+
+
+class Fn(Tensor):
+    """An element-wise function f(X), named as the source names it (σ, tanh, g, h).
+
+    ``impl`` is the function it stands for (the LSTM's g is tanh); ``order`` 1 is f'.
+    """
+
+    def __new__(cls, name, impl, x, order=0):
+        name = name if isinstance(name, Str) else Str(name)
+        impl = impl if isinstance(impl, Str) else Str(impl)
+        return super().__new__(cls, name, impl, x, sp.Integer(order))
+
+    name = property(lambda self: self.args[0].name)
+    impl = property(lambda self: self.args[1].name)
+    x = property(lambda self: self.args[2])
+    order = property(lambda self: int(self.args[3]))
+    shape = property(lambda self: self.args[2].shape)
+
+
+class EPow(Tensor):
+    """Element-wise integer power, X^{⊙p} (p = -1 is the element-wise reciprocal)."""
+
+    def __new__(cls, x, p):
+        return super().__new__(cls, x, sp.Integer(p))
+
+    x = property(lambda self: self.args[0])
+    p = property(lambda self: int(self.args[1]))
+    shape = property(lambda self: self.args[0].shape)
+
+
+class Softmax(Tensor):
+    """Softmax over the entries of a column vector."""
+    x = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+
+class TimeSum(Tensor):
+    """Σ_t X over the steps t = 1…T of a sequence."""
+    x = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)

@@ -1,0 +1,60 @@
+"""How a symbol's code name reads in print: ``zbar`` → z̄ / \\bar{z}, ``W1`` → W₁ / W_{1}.
+
+Code names are identifiers; decorations are suffixes (bar, hat, tilde), a trailing number
+or an ``_x`` part is a subscript, Greek letters are spelled out.
+"""
+import re
+
+import sympy as sp
+
+GREEK = {
+    "alpha": ("α", r"\alpha"), "beta": ("β", r"\beta"), "gamma": ("γ", r"\gamma"),
+    "delta": ("δ", r"\delta"), "epsilon": ("ε", r"\epsilon"), "eta": ("η", r"\eta"),
+    "lambda": ("λ", r"\lambda"), "mu": ("μ", r"\mu"), "sigma": ("σ", r"\sigma"),
+    "tau": ("τ", r"\tau"), "ell": ("ℓ", r"\ell"), "Delta": ("Δ", r"\Delta"),
+}
+ACCENTS = {"bar": ("\u0304", r"\bar"), "hat": ("\u0302", r"\hat"), "tilde": ("\u0303", r"\tilde")}
+SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx",
+                    "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_NAME = re.compile(r"^(?P<stem>[A-Za-z]+?)(?P<acc>bar|hat|tilde)?(?P<num>\d*)(?:_(?P<sub>\w+))?$")
+
+
+def _parts(name):
+    m = _NAME.match(name)
+    if not m or not m.group("stem"):
+        return name, None, ""
+    sub = m.group("num") or ""
+    if m.group("sub"):
+        sub = (sub + "," if sub else "") + m.group("sub")
+    return m.group("stem"), m.group("acc"), sub
+
+
+def text_name(name, time=None):
+    stem, acc, sub = _parts(name)
+    stem = GREEK.get(stem, (stem,))[0]
+    if acc:
+        stem = stem + ACCENTS[acc][0]
+    subs = [s for s in (sub, time_text(time)) if s]
+    return stem + _text_sub(",".join(subs)) if subs else stem
+
+
+def latex_name(name, time=None):
+    stem, acc, sub = _parts(name)
+    stem = GREEK.get(stem, (None, stem))[1]
+    if acc:
+        stem = ACCENTS[acc][1] + "{" + stem + "}"
+    subs = [s for s in (sub, time_latex(time)) if s]
+    return stem + "_{" + ",".join(subs) + "}" if subs else stem
+
+
+def _text_sub(s):
+    """Unicode subscripts where every character has one, else ``_s``."""
+    return s.translate(SUB) if all(c in "0123456789+-=()aehijklmnoprstuvx" for c in s) else "_" + s
+
+
+def time_text(time):
+    return None if time is None else sp.sstr(time).replace(" ", "")
+
+
+def time_latex(time):
+    return None if time is None else sp.sstr(time).replace(" ", "")

@@ -1,0 +1,190 @@
+"""Text and LaTeX printers: SymPy printers that dispatch on symgrad's classes.
+
+Precedence decides parentheses: a sum inside a product is bracketed, and a matrix
+product inside a Hadamard product (or the reverse) is bracketed too, so
+``(W₂ᵀ δz₂) ⊙ σ′(z₁)`` is never ambiguous.
+"""
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from ..functions import lookup
+from ..ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+from .names import latex_name, text_name
+
+PREC_ADD, PREC_NEG, PREC_PROD, PREC_ATOM = 10, 20, 30, 100
+
+
+def _prec(e):
+    if isinstance(e, Add):
+        return PREC_ADD
+    if isinstance(e, Scale):
+        return PREC_NEG
+    if isinstance(e, TimeSum):
+        return PREC_NEG
+    if isinstance(e, (MatMul, Had, ScalarMul)):
+        return PREC_PROD
+    return PREC_ATOM
+
+
+class _Common:
+    """Printing shared by both notations; subclasses give the symbols."""
+    odot = times = minus = plus = None
+
+    def wrap(self, e, parent):
+        s = self._print(e)
+        p, q = _prec(e), _prec(parent)
+        needs = p < q or (p == q == PREC_PROD and type(e) is not type(parent)) \
+            or (isinstance(parent, Scale) and p <= PREC_NEG)
+        return self.paren(s) if needs else s
+
+    def _print_Add(self, e):
+        out = ""
+        for i, term in enumerate(e.args):
+            c, core = (term.coef, term.x) if isinstance(term, Scale) else (1, term)
+            negative = sp.sympify(c).could_extract_minus_sign()
+            body = self._print(term if not negative else _negated(term))
+            if isinstance(term if not negative else _negated(term), Add):
+                body = self.paren(body)
+            if i == 0:
+                out = (self.minus.strip() if negative else "") + body
+            else:
+                out += (self.minus if negative else self.plus) + body
+        return out
+
+    def _print_Scale(self, e):
+        c = e.coef
+        if c == -1:
+            return self.minus.strip() + self.wrap(e.x, e)
+        return self.coef(c) + " " + self.wrap(e.x, e)
+
+    def _print_MatMul(self, e):
+        return " ".join(self.wrap(f, e) for f in e.args)
+
+    def _print_Had(self, e):
+        return self.odot.join(self.wrap(f, e) for f in e.args)
+
+    def _print_ScalarMul(self, e):
+        return self.paren(self._print(e.s)) + " " + self.wrap(e.x, e)
+
+
+def _negated(term):
+    from ..algebra import neg
+    return neg(term)
+
+
+class TextPrinter(_Common, StrPrinter):
+    """Plain unicode: δ, ⊙, ᵀ, Σₜ, subscripts."""
+    odot, minus, plus = " ⊙ ", " − ", " + "
+
+    def paren(self, s):
+        return "(" + s + ")"
+
+    def coef(self, c):
+        return sp.sstr(c).replace("sqrt", "√").replace("*", "·")
+
+    def _print_Sym(self, e):
+        return text_name(e.name)
+
+    def _print_Seq(self, e):
+        return text_name(e.name, e.time)
+
+    def _print_Delta(self, e):
+        return "δ" + self._print(e.var)
+
+    def _print_Cotangent(self, e):
+        return "Δ" + (text_name("", e.var.time)[0:] if e.short else self._print(e.var))
+
+    def _print_Ones(self, e):
+        return "1"
+
+    def _print_Zero(self, e):
+        return "0"
+
+    def _print_Transpose(self, e):
+        return self.wrap(e.args[0], e) + "ᵀ"
+
+    def _print_Fn(self, e):
+        return lookup_text(e) + ("′" if e.order else "") + "(" + self._print(e.x) + ")"
+
+    def _print_EPow(self, e):
+        if e.p == 2 and _prec(e.x) == PREC_ATOM:
+            return self.odot.join([self._print(e.x)] * 2)
+        if e.p == -1:
+            return "(1 ⊘ " + self.wrap(e.x, e) + ")"
+        return self.wrap(e.x, e) + f"^⊙{e.p}"
+
+    def _print_Softmax(self, e):
+        return "softmax(" + self._print(e.x) + ")"
+
+    def _print_TimeSum(self, e):
+        return "Σₜ " + self.wrap(e.x, e)
+
+
+class TexPrinter(_Common, LatexPrinter):
+    """LaTeX for amsmath: \\odot, ^{\\top}, \\delta."""
+    odot, minus, plus = r" \odot ", " - ", " + "
+
+    def paren(self, s):
+        return r"\left(" + s + r"\right)"
+
+    def coef(self, c):
+        return sp.latex(c)
+
+    def _print_Sym(self, e):
+        return latex_name(e.name)
+
+    def _print_Seq(self, e):
+        return latex_name(e.name, e.time)
+
+    def _print_Delta(self, e):
+        return r"\delta " + self._print(e.var)
+
+    def _print_Cotangent(self, e):
+        if e.short:
+            return r"\Delta_{" + latex_name("x", e.var.time).split("_{", 1)[1]
+        return r"\Delta " + self._print(e.var)
+
+    def _print_Ones(self, e):
+        return r"\mathbf{1}"
+
+    def _print_Zero(self, e):
+        return "0"
+
+    def _print_Transpose(self, e):
+        return "{" + self.wrap(e.args[0], e) + r"}^{\top}"
+
+    def _print_Fn(self, e):
+        name = lookup_latex(e)
+        return name + ("'" if e.order else "") + r"\left(" + self._print(e.x) + r"\right)"
+
+    def _print_EPow(self, e):
+        if e.p == 2 and _prec(e.x) == PREC_ATOM:
+            return self.odot.join([self._print(e.x)] * 2)
+        return "{" + self.wrap(e.x, e) + r"}^{\odot " + str(e.p) + "}"
+
+    def _print_Softmax(self, e):
+        return r"\operatorname{softmax}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_TimeSum(self, e):
+        return r"\sum_{t} " + self.wrap(e.x, e)
+
+
+def lookup_text(e):
+    return lookup(e.impl).text if e.name == e.impl else text_name(e.name)
+
+
+def lookup_latex(e):
+    return lookup(e.impl).latex if e.name == e.impl else latex_name(e.name)
+
+
+_TEXT, _TEX = TextPrinter(), TexPrinter()
+
+
+def text(expr):
+    return _TEXT.doprint(expr)
+
+
+def latex(expr):
+    return _TEX.doprint(expr)
