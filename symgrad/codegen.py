@@ -1,0 +1,437 @@
+"""Derivation → a standalone NumPy module with ``forward`` and ``vjp``, batched.
+
+Layout: a vector of the math is an array ``(…, n, 1)`` with leading batch axes
+(``(B, n, 1)`` per step, ``(T, B, n, 1)`` for a whole sequence); a parameter keeps its
+math shape. Sequences are stored padded by the largest lag K on both sides, so
+``h_{t-1}`` at the first step is the initial state and ``δa_{T+1}`` is zero. The
+recurrent deltas run in a loop over t; everything that is not recurrent (input
+gradients, Σₜ parameter gradients) is one vectorized expression over all steps, and a
+gradient Σₜ δ xᵀ is one matrix product over all T·B rows.
+"""
+import linecache
+import types
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from .algebra import LEAVES, scale, split_coef
+from .errors import ModelError
+from .functions import lookup
+from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+
+RUNTIME = '''
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _T(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _mm(a, b):
+    """Matrix product of (batches of) matrices; a parameter times a batch is one BLAS call."""
+    if a.ndim == 2 and b.ndim > 2 and b.shape[-1] == 1:
+        return (b[..., 0] @ a.T)[..., None]
+    if a.ndim > 2 and b.ndim == 2:
+        return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+    return np.matmul(a, b)
+
+
+def _lead_sum(x, lead):
+    """Sum over the leading (step and batch) axes; a value the same for every row counts once per row."""
+    if x.ndim == 2:
+        return x * float(np.prod(lead))
+    return x.reshape(-1, *x.shape[-2:]).sum(axis=0)
+
+
+def _mm_sum(a, b, lead):
+    """Σ over the leading axes of a b, as one matrix product over all rows."""
+    na = a.ndim - 2
+    if na and b.ndim - 2 == na:
+        axes = list(range(na))
+        return np.tensordot(a, b, axes=(axes + [na + 1], axes + [na]))
+    return _lead_sum(_mm(a, b), lead) if not (na or b.ndim - 2) else _mm(_lead_sum(a, lead) if na else a,
+                                                                          _lead_sum(b, lead) if b.ndim > 2 else b)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-2, keepdims=True))
+    return e / e.sum(axis=-2, keepdims=True)
+
+
+def _pad(x, k):
+    """A sequence (T, …) with k zero steps before and after."""
+    z = np.zeros((k,) + x.shape[1:])
+    return np.concatenate([z, x, z]) if k else x
+'''
+
+
+class _Code(NumPyPrinter):
+    """Prints a symgrad expression as NumPy code in one of three contexts:
+    ``step`` (inside the loop over t, index ``s``), ``all`` (every step at once), ``static``."""
+
+    def __init__(self, lag, mode):
+        super().__init__({"fully_qualified_modules": True})
+        self.lag, self.mode = lag, mode
+
+    def code(self, e, parent=None):
+        s = self._print(e)
+        simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, MatMul, TimeSum))
+        return s if simple or parent is None else "(" + s + ")"
+
+    def _index(self, time):
+        k = time - sp.Symbol("t", integer=True)
+        if k.is_Integer:
+            k = int(k)
+            if self.mode == "step":
+                return f"[s{k:+d}]" if k else "[s]"
+            return f"[{self.lag + k}:{self.lag + k}+T_]"
+        return f"[{int(time) + self.lag - 1}]"
+
+    def _print_Sym(self, e):
+        return e.name
+
+    def _print_Seq(self, e):
+        return e.name + self._index(e.time)
+
+    def _print_Delta(self, e):
+        return "δ" + self._print(e.var)
+
+    def _print_Cotangent(self, e):
+        return "Δ" + self._print(e.var)
+
+    def _print_Ones(self, e):
+        return f"np.ones(({self._dim(e.rows)}, {self._dim(e.cols)}))"
+
+    def _print_Zero(self, e):
+        return f"np.zeros(({self._dim(e.rows)}, {self._dim(e.cols)}))"
+
+    def _dim(self, d):
+        return super()._print(d).replace("numpy.", "np.")
+
+    def _print_Add(self, e):
+        out = []
+        for i, a in enumerate(e.args):
+            c, core = split_coef(a)
+            negative = i > 0 and c.could_extract_minus_sign()
+            c = -c if negative else c
+            body = self._coef(c) if isinstance(core, Ones) else self._print(scale(c, core))
+            out.append((" - " if negative else " + " if i else "") + body)
+        return "".join(out)
+
+    def _coef(self, c):
+        if c.is_Number:
+            return repr(float(c))
+        return "(" + super()._print(c).replace("numpy.", "np.") + ")"
+
+    def _print_Scale(self, e):
+        if e.coef == -1:
+            return "-" + self.code(e.x, e)
+        return self._coef(e.coef) + " * " + self.code(e.x, e)
+
+    def _print_MatMul(self, e):
+        out = self.code(e.args[0], e)
+        for f in e.args[1:]:
+            out = f"_mm({out}, {self.code(f, e)})"
+        return out
+
+    def _print_Had(self, e):
+        return " * ".join(self.code(f, e) for f in e.args)
+
+    def _print_ScalarMul(self, e):
+        return self.code(e.s, e) + " * " + self.code(e.x, e)
+
+    def _print_Transpose(self, e):
+        return "_T(" + self._print(e.args[0]) + ")"
+
+    def _print_Fn(self, e):
+        entry = lookup(e.impl)
+        if e.order:
+            from .algebra import fn
+            return self.code(entry.deriv(fn(e.name, e.impl, e.x), e.x), e)
+        return entry.numpy.format(x=self._print(e.x))
+
+    def _print_EPow(self, e):
+        if e.p == -1:
+            return "1.0 / " + self.code(e.x, e)
+        return self.code(e.x, e) + f" ** {e.p}"
+
+    def _print_Softmax(self, e):
+        return "_softmax(" + self._print(e.x) + ")"
+
+    def _print_TimeSum(self, e):
+        inner = _Code(self.lag, "all")
+        return "np.sum(" + inner._print(e.x) + ", axis=0)"
+
+
+def _batched(e):
+    return any(s.role != "param" for s in e.atoms(Sym, Seq)) or bool(e.atoms(Cotangent))
+
+
+class _Writer:
+    """Writes the module for one Derivation."""
+
+    def __init__(self, d):
+        self.d, self.m = d, d.model
+        self.lag = self.m.max_lag
+        self.seq = self.m.sequence
+        self.lines = []
+        for name in self.m.states:
+            if name + "0" in self.m.declared:
+                raise ModelError(f"model {self.m.name}: {name}0 names both a symbol and "
+                                 f"the initial state of {name}")
+
+    def emit(self, line="", depth=1):
+        self.lines.append("    " * depth + line if line else "")
+
+    def shape(self, sym):
+        p = _Code(self.lag, "static")
+        return tuple(p._dim(x) for x in sym.shape)
+
+    # -- module parts -----------------------------------------------------------
+    def module(self):
+        m = self.m
+        head = [f'"""Forward pass and vector-Jacobian product of the model {m.name!r}, generated by symgrad.',
+                "",
+                f"Source: {m.source}" if m.source else "",
+                "Equations (column vectors; arrays are batched: a vector is (…, n, 1), a sequence",
+                "(T, B, n); parameters keep their math shape, bias vectors are 1-D):", ""]
+        head += ["    " + str(eq) for eq in self.d.forward] + [""]
+        head += ["    " + str(eq) for eq in self.d.backward] + ['"""', "import numpy as np", ""]
+        sig = self.signature()
+        head += [f"{k} = {v!r}" for k, v in sig.items()] + [RUNTIME]
+        self.lines = []
+        self.dims_fn()
+        self.init_fn()
+        self.forward_fn()
+        self.vjp_fn()
+        return "\n".join(head + self.lines) + "\n"
+
+    def signature(self):
+        m = self.m
+        lead = ("T", "B") if self.seq else ("B",)
+        dims = lambda s: tuple(str(x) for x in s.shape if s.shape[1] != 1 or x is s.shape[0])  # noqa: E731
+        return {
+            "SIZES": tuple(m.dims_),
+            "PARAMS": {p.name: dims(p) for p in m.params},
+            "INPUTS": {s.name: lead + dims(s) for s in m.inputs + m.targets},
+            "ONEHOT": tuple(s.name for s in m.targets if s.role == "onehot"),
+            "INITIAL": {n + "0": ("B",) + dims(m.declared[n]) for n in m.states},
+            "OUTPUTS": {o: (lead if isinstance(m.declared[o], Seq) else ("B",))
+                        + (dims(m.declared[o]) if o != m.loss_name else ()) for o in m.outputs},
+            "LOSS": m.loss_name,
+        }
+
+    def dims_fn(self):
+        self.emit("", 0)
+        self.emit("def _sizes(params, inputs):", 0)
+        self.emit('"""The sizes, read off the arrays."""')
+        self.emit("sizes = {}")
+        for s in self.m.params + self.m.inputs + self.m.targets:
+            src = "params" if s.role == "param" else "inputs"
+            off = 0 if s.role == "param" else (2 if self.seq else 1)
+            for i, d in enumerate(s.shape):
+                if isinstance(d, sp.Symbol) and (i == 0 or s.shape[1] != 1):
+                    self.emit(f"sizes.setdefault({str(d)!r}, np.shape({src}[{s.name!r}])[{off + i}])")
+        self.emit("return sizes")
+
+    def init_fn(self):
+        self.emit("", 0)
+        self.emit("def init_params(sizes, seed=0):", 0)
+        self.emit('"""Random parameters: N(0, 1/fan_in) for matrices, N(0, 0.25) for vectors."""')
+        self.emit("rng = np.random.default_rng(seed)")
+        self.emit("params = {}")
+        self.emit("for name, dims in PARAMS.items():")
+        self.emit("shape = tuple(sizes[d] for d in dims)", 2)
+        self.emit("scale = 1.0 / np.sqrt(shape[1]) if len(shape) == 2 else 0.5", 2)
+        self.emit("params[name] = scale * rng.standard_normal(shape)", 2)
+        self.emit("return params")
+
+    def unpack(self):
+        """Local variables for sizes, parameters (vectors as columns) and padded inputs."""
+        m, K = self.m, self.lag
+        self.emit("sizes = _sizes(params, inputs)")
+        for d in m.dims_:
+            self.emit(f"{d} = sizes[{d!r}]")
+        for p in m.params:
+            col = "[:, None]" if p.shape[1] == 1 else ""
+            self.emit(f"{p.name} = np.asarray(params[{p.name!r}], dtype=float){col}")
+        for s in m.inputs + m.targets:
+            col = "[..., None]" if s.shape[1] == 1 else ""
+            arr = f"np.asarray(inputs[{s.name!r}], dtype=float){col}"
+            self.emit(f"{s.name} = _pad({arr}, {K})" if self.seq else f"{s.name} = {arr}")
+        first = (m.inputs + m.targets)[0].name
+        if self.seq:
+            self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
+        else:
+            self.emit(f"B_ = np.shape(inputs[{first!r}])[0]")
+
+    def forward_fn(self):
+        m, K = self.m, self.lag
+        self.emit("", 0)
+        self.emit("def _forward_values(params, inputs):", 0)
+        self.emit('"""Every node\'s value (sequences padded by the lag); also sizes and parameters."""')
+        self.unpack()
+        seq_defs = [d for d in m.definitions if isinstance(d.symbol, Seq)]
+        static_defs = [d for d in m.definitions if isinstance(d.symbol, Sym)]
+        pre = [d for d in static_defs if not d.rhs.atoms(TimeSum)] if self.seq else static_defs
+        post = [d for d in static_defs if d not in pre]
+        for d in pre:
+            self.emit(f"# {d.symbol} = {d.rhs}")
+            self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
+        if seq_defs:
+            for d in seq_defs:
+                r, c = self.shape(d.symbol)
+                self.emit(f"{d.name} = np.zeros((T_ + {2 * K}, B_, {r}, {c}))")
+            for name in m.states:
+                r, c = self.shape(m.declared[name])
+                init = f"inputs.get({name + '0'!r})"
+                for k in range(K):
+                    self.emit(f"if {init} is not None:")
+                    self.emit(f"{name}[{k}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))"
+                              if K == 1 else f"{name}[{k}] = np.reshape(inputs[{name + '0'!r}][{k}], (B_, {r}, {c}))", 2)
+            self.emit(f"for s in range({K}, {K} + T_):")
+            for d in seq_defs:
+                self.emit(f"# {d.symbol} = {d.rhs}", 2)
+                self.emit(f"{d.name}[s] = {_Code(K, 'step').code(d.rhs)}", 2)
+        for d in post:
+            self.emit(f"# {d.symbol} = {d.rhs}")
+            self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
+        names = list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets] \
+            + [d.name for d in m.definitions]
+        self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + (", 'T_': T_" if self.seq else "")
+                  + ", 'B_': B_}")
+        self.emit("", 0)
+        self.emit("def forward(params, inputs):", 0)
+        self.emit('"""The model\'s outputs for a batch."""')
+        self.emit("v = _forward_values(params, inputs)")
+        self.emit("return {" + ", ".join(f"{o!r}: {self.output_value(o)}" for o in m.outputs) + "}")
+
+    def output_value(self, o):
+        sym, K = self.m.declared[o], self.lag
+        arr = f"v[{o!r}]" + (f"[{K}:{K} + v['T_']]" if isinstance(sym, Seq) else "")
+        if o == self.m.loss_name:
+            return f"{arr}[..., 0, 0]"
+        return f"{arr}[..., 0]" if sym.shape[1] == 1 else arr
+
+    def vjp_fn(self):
+        m, d, K = self.m, self.d, self.lag
+        self.emit("", 0)
+        self.emit("def vjp(params, inputs, cotangents):", 0)
+        self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' cotangents."""')
+        self.emit("v = _forward_values(params, inputs)")
+        names = list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets] \
+            + [x.name for x in m.definitions] + (["T_"] if self.seq else []) + ["B_"]
+        self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"v[{n!r}]" for n in names) + ",)")
+        if m.loss_name:
+            self.emit(f"scale = float(cotangents.get({m.loss_name!r}, 1.0))")
+        for o in m.outputs:
+            if o == m.loss_name:
+                continue
+            sym = m.declared[o]
+            col = "[..., None]" if sym.shape[1] == 1 else ""
+            src = f"np.asarray(cotangents[{o!r}], dtype=float){col}"
+            self.emit(f"Δ{o} = _pad({src}, {K})" if isinstance(sym, Seq) else f"Δ{o} = {src}")
+        seq_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Seq)]
+        static_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Sym)]
+        for e in seq_deltas:
+            self.emit(f"δ{e.lhs.var.name} = np.zeros_like({e.lhs.var.name})")
+        late = [e for e in static_deltas if not _reads_later(e, m)]
+        for e in static_deltas:
+            if e not in late:
+                self.emit(f"# {e}")
+                self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
+        if seq_deltas:
+            self.emit(f"for s in reversed(range({K}, {K} + T_)):")
+            for e in seq_deltas:
+                self.emit(f"# {e}", 2)
+                self.emit(f"δ{e.lhs.var.name}[s] = {_Code(K, 'step').code(e.rhs)}", 2)
+        for e in late:
+            self.emit(f"# {e}")
+            self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
+        self.emit("grads = {}")
+        lead = "(T_, B_)" if self.seq else "(B_,)"
+        for e in d.inputs:
+            self.emit(f"# {e}")
+            mode = "all" if self.seq else "static"
+            val = _Code(K, mode).code(e.rhs)
+            self.emit(f"grads[{e.lhs.var.name!r}] = {self.to_user(val, e.lhs.var, lead)}")
+        for e in d.initial:
+            self.emit(f"# {e}")
+            val = _Code(K, "static").code(e.rhs)
+            self.emit(f"grads[{e.lhs.var.name + '0'!r}] = {self.to_user(val, e.lhs.var, '(B_,)')}")
+        for e in d.params:
+            self.emit(f"# {e}")
+            self.emit(f"grads[{e.lhs.var.name!r}] = {self.param_grad(e.lhs.var.name, e.rhs, lead)}")
+        if m.loss_name:
+            self.emit("return {name: scale * g for name, g in grads.items()}")
+        else:
+            self.emit("return grads")
+
+    def to_user(self, val, sym, lead):
+        """A batched value in the user's layout: the column axis of a vector dropped."""
+        val = f"np.broadcast_to({val}, {lead} + ({self.shape(sym)[0]}, {self.shape(sym)[1]}))"
+        return f"{val}[..., 0].copy()" if sym.shape[1] == 1 else f"{val}.copy()"
+
+    def param_grad(self, name, rhs, lead):
+        """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
+        mode = "all" if self.seq else "static"
+        parts = []
+        for term in (rhs.args if isinstance(rhs, Add) else (rhs,)):
+            coef, core = split_coef(term)
+            per_row = isinstance(core, TimeSum) or not self.seq
+            body = core.x if isinstance(core, TimeSum) else core
+            p = _Code(self.lag, mode if per_row else "static")
+            if not per_row:
+                code = p.code(body)
+            elif isinstance(body, MatMul) and _batched(body):
+                left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
+                code = f"_mm_sum({p.code(left)}, {p.code(body.args[-1])}, {lead})"
+            else:
+                code = f"_lead_sum({p.code(body)}, {lead})"
+            parts.append(code if coef == 1 else f"{p._coef(coef)} * {code}")
+        return f"np.reshape({' + '.join(parts)}, np.shape(params[{name!r}]))"
+
+
+def _reads_later(eq, model):
+    """A static node's delta that needs per-step deltas (its consumers are steps)."""
+    return any(isinstance(d, Delta) and isinstance(d.var, Seq) for d in eq.rhs.atoms(Delta))
+
+
+def module_source(derivation):
+    """The source of the standalone NumPy module for a derivation."""
+    return _Writer(derivation).module()
+
+
+class Compiled:
+    """The compiled model: ``init_params``, ``forward``, ``vjp``, and the ``source`` behind them."""
+
+    def __init__(self, derivation):
+        self.derivation = derivation
+        self.source = module_source(derivation)
+        name = f"symgrad_generated_{derivation.model.name.replace('-', '_')}"
+        filename = f"<symgrad:{derivation.model.name}>"
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        self.module = types.ModuleType(name)
+        code = compile(self.source, filename, "exec")
+        exec(code, self.module.__dict__)  # generated from a Derivation; user text never reaches it
+        for key in ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "INITIAL", "OUTPUTS", "LOSS"):
+            setattr(self, key.lower(), getattr(self.module, key))
+
+    def init_params(self, sizes, seed=0):
+        missing = [d for d in self.sizes if d not in sizes]
+        if missing:
+            raise ModelError(f"sizes missing for {', '.join(missing)} (need {', '.join(self.sizes)})")
+        return self.module.init_params(sizes, seed)
+
+    def forward(self, params, inputs):
+        return self.module.forward(params, inputs)
+
+    def vjp(self, params, inputs, cotangents):
+        return self.module.vjp(params, inputs, cotangents)
+
+
+def compile_derivation(derivation):
+    return Compiled(derivation)
