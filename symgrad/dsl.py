@@ -4,7 +4,11 @@
 tanh), so the derivation prints g′(z̄ₜ) while the code computes tanh.
 """
 from . import algebra
+from .graph import Model
 from .symbols import Ones
+
+__all__ = ["Model", "activation", "cross_entropy", "exp", "log", "relu", "sigma", "softmax",
+           "squared_error", "sum_t", "tanh"]
 
 
 def activation(name, impl):

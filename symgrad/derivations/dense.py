@@ -4,8 +4,7 @@ h = σ(W₁ x + b₁), ŷ = softmax(W₂ h + b₂), L = −yᵀ log ŷ — the n
 backpropagation chapters of Bishop, Pattern Recognition and Machine Learning (2006),
 §5.3, and Goodfellow et al., Deep Learning (2016), §6.5.
 """
-from symgrad.dsl import cross_entropy, sigma, softmax
-from symgrad.model import Model
+from symgrad.dsl import Model, cross_entropy, sigma, softmax
 
 SUMMARY = "two-layer network: sigmoid hidden layer, softmax output, cross-entropy"
 SOURCE = ("Bishop. Pattern Recognition and Machine Learning. Springer, 2006, §5.3; "

@@ -4,8 +4,7 @@ Forward, eqs. 10.8–10.11: a_t = b + W h_{t-1} + U x_t, h_t = tanh(a_t), o_t = 
 ŷ_t = softmax(o_t); the loss is the cross-entropy with the target class summed over
 time, L = Σ_t L_t (eqs. 10.12–10.14). The book's BPTT equations are 10.17–10.28.
 """
-from symgrad.dsl import cross_entropy, softmax, sum_t, tanh
-from symgrad.model import Model
+from symgrad.dsl import Model, cross_entropy, softmax, sum_t, tanh
 
 SUMMARY = "simple RNN with softmax output and cross-entropy per step (BPTT)"
 SOURCE = ("Goodfellow, Bengio, Courville. Deep Learning. MIT Press, 2016, §10.2, "

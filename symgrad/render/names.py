@@ -35,7 +35,7 @@ def text_name(name, time=None):
     if acc:
         stem = stem + ACCENTS[acc][0]
     subs = [s for s in (sub, time_text(time)) if s]
-    return stem + _text_sub(",".join(subs)) if subs else stem
+    return stem + text_sub(",".join(subs)) if subs else stem
 
 
 def latex_name(name, time=None):
@@ -47,7 +47,7 @@ def latex_name(name, time=None):
     return stem + "_{" + ",".join(subs) + "}" if subs else stem
 
 
-def _text_sub(s):
+def text_sub(s):
     """Unicode subscripts where every character has one, else ``_s``."""
     return s.translate(SUB) if all(c in "0123456789+-=()aehijklmnoprstuvx" for c in s) else "_" + s
 

@@ -11,7 +11,7 @@ from sympy.printing.str import StrPrinter
 from ..functions import lookup
 from ..ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
-from .names import latex_name, text_name
+from .names import latex_name, text_name, text_sub, time_latex, time_text
 
 PREC_ADD, PREC_NEG, PREC_PROD, PREC_ATOM = 10, 20, 30, 100
 
@@ -94,7 +94,9 @@ class TextPrinter(_Common, StrPrinter):
         return "δ" + self._print(e.var)
 
     def _print_Cotangent(self, e):
-        return "Δ" + (text_name("", e.var.time)[0:] if e.short else self._print(e.var))
+        if not e.short:
+            return "Δ" + self._print(e.var)
+        return "Δ" + (text_sub(time_text(e.var.time)) if isinstance(e.var, Seq) else "")
 
     def _print_Ones(self, e):
         return "1"
@@ -142,9 +144,9 @@ class TexPrinter(_Common, LatexPrinter):
         return r"\delta " + self._print(e.var)
 
     def _print_Cotangent(self, e):
-        if e.short:
-            return r"\Delta_{" + latex_name("x", e.var.time).split("_{", 1)[1]
-        return r"\Delta " + self._print(e.var)
+        if not e.short:
+            return r"\Delta " + self._print(e.var)
+        return r"\Delta" + ("_{" + time_latex(e.var.time) + "}" if isinstance(e.var, Seq) else "")
 
     def _print_Ones(self, e):
         return r"\mathbf{1}"

@@ -1,0 +1,74 @@
+"""Finding models: the catalog in symgrad.derivations, or a model file given by path."""
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import traceback
+from pathlib import Path
+
+from . import derivations
+from .errors import ModelError, SymgradError, UnknownModelError
+
+
+def names():
+    """The catalog's model names, in a stable order."""
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(derivations.__path__))
+
+
+def entry(name):
+    """The module of a catalog model, or of a model file (a path ending in .py)."""
+    if name.endswith(".py"):
+        return _load_file(Path(name))
+    if name not in names():
+        raise UnknownModelError(f"unknown model {name!r}; the catalog has: {', '.join(names())}")
+    return importlib.import_module(f"{derivations.__name__}.{name.replace('-', '_')}")
+
+
+def model(name, **options):
+    """Build a catalog model (or a model file) with its options."""
+    mod = entry(name)
+    accepted = inspect.signature(mod.build).parameters
+    for key in options:
+        if key not in accepted:
+            known = ", ".join(accepted) or "none"
+            raise ModelError(f"model {name}: unknown option {key!r} (options: {known})")
+    try:
+        return mod.build(**options).build()
+    except SymgradError as err:
+        origin = _origin(err, mod)
+        raise type(err)(f"{origin}{err}") from None
+
+
+def _load_file(path):
+    if not path.is_file():
+        raise UnknownModelError(f"model file {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"symgrad_user_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)  # a model file is Python the user wrote and asked to run
+    except SymgradError as err:
+        raise type(err)(f"{_origin(err, module)}{err}") from None
+    except SyntaxError as err:
+        raise ModelError(f"{path}:{err.lineno}:{err.offset}: {err.msg}") from None
+    except Exception as err:  # noqa: BLE001 — a broken model file is a user error
+        raise ModelError(f"{path}: {type(err).__name__}: {err}{_where(err, path)}") from None
+    if not callable(getattr(module, "build", None)):
+        raise ModelError(f"{path}: a model file must define build() returning a Model")
+    for attr, default in (("SUMMARY", ""), ("SOURCE", ""), ("CHECK_SIZES", None), ("REFERENCE", None)):
+        if not hasattr(module, attr):
+            setattr(module, attr, default)
+    return module
+
+
+def _origin(err, module):
+    """'file:line: ' of the model file's line where a build error was raised, if any."""
+    path = getattr(module, "__file__", None)
+    if not path:
+        return ""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == path]
+    return f"{Path(path).name}:{frames[-1].lineno}: " if frames else ""
+
+
+def _where(err, path):
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == str(path)]
+    return f" (line {frames[-1].lineno})" if frames else ""

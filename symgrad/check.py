@@ -1,0 +1,142 @@
+"""Numerical evidence for a derivation: central finite differences on the compiled
+forward, and the model's hand-written NumPy reference implementation.
+
+Relative error is ``max|a − b| / max(max|a|, max|b|, tiny)``, in float64, fixed seeds.
+"""
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FD_TOL = 1e-6
+REF_TOL = 1e-10
+TINY = 1e-300
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0), TINY)
+    return float(np.max(np.abs(a - b), initial=0.0) / scale)
+
+
+def example(compiled, sizes, T=4, B=3, seed=0):
+    """Random parameters, inputs (one-hot targets, non-zero initial states) and cotangents."""
+    rng = np.random.default_rng(seed)
+    dims = dict(sizes, T=T, B=B)
+    params = compiled.init_params(sizes, seed)
+    for name in params:  # biases away from zero, so every route carries signal
+        params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
+    inputs = {}
+    for name, shape in compiled.inputs.items():
+        shape = tuple(dims[d] for d in shape)
+        if name in compiled.onehot:
+            inputs[name] = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+        else:
+            inputs[name] = rng.standard_normal(shape)
+    for name, shape in compiled.initial.items():
+        inputs[name] = 0.5 * rng.standard_normal(tuple(dims[d] for d in shape))
+    cot = {}
+    for name, shape in compiled.outputs.items():
+        cot[name] = 1.0 if name == compiled.loss else rng.standard_normal(
+            tuple(dims[d] for d in shape))
+    return params, inputs, cot
+
+
+def objective(compiled, params, inputs, cot):
+    """Σ ⟨cotangent, output⟩: the scalar whose gradient vjp returns."""
+    out = compiled.forward(params, inputs)
+    return sum(float(np.sum(np.asarray(cot[k]) * out[k])) for k in out)
+
+
+def finite_differences(compiled, params, inputs, cot, eps=1e-6):
+    """Central differences of the objective for every parameter, input and initial state."""
+    grads = {}
+    arrays = [(params, k) for k in params] + [(inputs, k) for k in _differentiable(compiled)] \
+        + [(inputs, k) for k in compiled.initial]
+    for store, key in arrays:
+        base = np.array(store[key], dtype=float)
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            vals = []
+            for step in (eps, -eps):
+                bumped = base.copy()
+                bumped[idx] += step
+                store[key] = bumped
+                vals.append(objective(compiled, params, inputs, cot))
+            g[idx] = (vals[0] - vals[1]) / (2 * eps)
+        store[key] = base
+        grads[key] = g
+    return grads
+
+
+def _differentiable(compiled):
+    targets = {s.name for s in compiled.derivation.model.targets}
+    return [k for k in compiled.inputs if k not in targets]
+
+
+@dataclass
+class Row:
+    array: str
+    fd: float
+    ref: float | None
+
+
+@dataclass
+class Report:
+    """The outcome of one check: a row of relative errors per array."""
+    model: str
+    rows: list
+    forward_ref: float | None
+    sizes: dict
+    T: int
+    B: int
+    seed: int
+    reference: str | None
+    fd_tol: float = FD_TOL
+    ref_tol: float = REF_TOL
+    problems: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        return not self.problems
+
+    @property
+    def worst_fd(self):
+        return max((r.fd for r in self.rows), default=0.0)
+
+    @property
+    def worst_ref(self):
+        errs = [r.ref for r in self.rows if r.ref is not None]
+        return max(errs + ([self.forward_ref] if self.forward_ref is not None else []), default=None)
+
+
+def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
+    """Compare the compiled gradients with finite differences and with the reference module."""
+    compiled = derivation.compile()
+    params, inputs, cot = example(compiled, sizes, T, B, seed)
+    grads = compiled.vjp(params, inputs, cot)
+    fd = finite_differences(compiled, params, inputs, cot)
+    ref_grads, forward_ref = {}, None
+    if reference is not None:
+        ref = importlib.import_module(reference) if isinstance(reference, str) else reference
+        ours, theirs = compiled.forward(params, inputs), ref.forward(params, inputs)
+        forward_ref = max(rel_err(ours[k], theirs[k]) for k in ours)
+        ref_grads = ref.vjp(params, inputs, cot)
+    rows = [Row(k, rel_err(grads[k], fd[k]), rel_err(grads[k], ref_grads[k]) if k in ref_grads else None)
+            for k in fd]
+    report = Report(derivation.model.name, rows, forward_ref, dict(sizes), T, B, seed,
+                    getattr(reference, "__name__", reference))
+    missing = sorted(set(fd) - set(grads))
+    if missing:
+        report.problems.append(f"no gradient for {', '.join(missing)}")
+    for r in rows:
+        if not r.fd <= FD_TOL:
+            report.problems.append(f"{r.array}: finite differences differ by {r.fd:.1e}")
+        if reference is not None and (r.ref is None or not r.ref <= REF_TOL):
+            what = "has no such gradient" if r.ref is None else f"differs by {r.ref:.1e}"
+            report.problems.append(f"{r.array}: the reference {what}")
+    if forward_ref is not None and not forward_ref <= REF_TOL:
+        report.problems.append(f"forward: the reference differs by {forward_ref:.1e}")
+    return report

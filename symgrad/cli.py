@@ -1,0 +1,146 @@
+"""The ``symgrad`` command. User errors print one line on stderr and exit with code 2."""
+import inspect
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import catalog
+from .derive import STYLES, derive
+from .errors import SymgradError
+
+FORMATS = ("rich", "text", "latex")
+
+
+class _Group(click.Group):
+    """Usage errors as one line, exit 2, like every other user error."""
+
+    def main(self, args=None, **kwargs):
+        try:
+            return super().main(args=args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            sys.exit(1)
+        except click.UsageError as err:
+            _fail(err.format_message())
+        except SymgradError as err:
+            _fail(str(err))
+        except click.exceptions.Exit as err:
+            sys.exit(err.exit_code)
+
+
+def _fail(message):
+    click.echo(f"symgrad: error: {message}", err=True)
+    sys.exit(2)
+
+
+MODEL_COMMAND = dict(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+def _options(name, extra):
+    """``--key value`` and ``--flag`` after the model name, typed by the model's build()."""
+    params = inspect.signature(catalog.entry(name).build).parameters
+    options, i = {}, 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--"):
+            raise SymgradError(f"unexpected argument {arg!r}")
+        key = arg[2:].replace("-", "_")
+        if key not in params:
+            known = ", ".join("--" + p.replace("_", "-") for p in params) or "none"
+            raise SymgradError(f"model {name}: unknown option {arg} (options: {known})")
+        default = params[key].default
+        if isinstance(default, bool):
+            options[key], i = True, i + 1
+            continue
+        if i + 1 >= len(extra):
+            raise SymgradError(f"option {arg} needs a value")
+        value = extra[i + 1]
+        if isinstance(default, int):
+            try:
+                value = int(value)
+            except ValueError:
+                raise SymgradError(f"option {arg} takes a whole number, not {value!r}") from None
+        options[key], i = value, i + 2
+    return options
+
+
+def _model(name, extra):
+    return catalog.model(name, **_options(name, extra))
+
+
+def _write(text, output):
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="symgrad")
+def main():
+    """Derive, print and check the backpropagation equations of neural network models."""
+
+
+@main.command("list")
+def list_models():
+    """The models in the catalog: name, what it is, its source."""
+    table = Table("model", "what", "source", box=None, header_style="bold")
+    for name in catalog.names():
+        mod = catalog.entry(name)
+        table.add_row(name, mod.SUMMARY, mod.SOURCE)
+    Console().print(table)
+
+
+@main.command("derive", **MODEL_COMMAND)
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
+              help="rich for the terminal, text for pipes, latex for papers")
+@click.option("--style", type=click.Choice(STYLES), default=None,
+              help="derivative: σ′(ō); expanded: o ⊙ (1 − o). Default: the model's source")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to this file")
+@click.pass_context
+def derive_cmd(ctx, model, fmt, style, output):
+    """Derive MODEL (a catalog name or a model file .py) and print its equations.
+
+    Model options follow the name, e.g. --variant CIFG."""
+    d = derive(_model(model, ctx.args), style)
+    if fmt == "latex":
+        _write(d.to_latex(), output)
+    elif fmt == "text" or output:
+        _write(str(d), output)
+    else:
+        Console().print(d)
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("model")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="the .py file to write")
+@click.pass_context
+def codegen(ctx, model, output):
+    """Write a standalone NumPy module (forward, vjp) for MODEL."""
+    from .codegen import module_source
+    _write(module_source(derive(_model(model, ctx.args), "expanded")), output)
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("model")
+@click.option("--steps", "T", type=click.IntRange(1, 50), default=4, show_default=True)
+@click.option("--batch", "B", type=click.IntRange(1, 16), default=3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+def check(ctx, model, T, B, seed):
+    """Compare MODEL's compiled gradients with finite differences and its NumPy reference.
+
+    Exit code 0 only if every array agrees."""
+    from .check import check as run_check
+    from .render.report import check_table
+    mod = catalog.entry(model)
+    sizes = getattr(mod, "CHECK_SIZES", None)
+    if not sizes:
+        raise SymgradError(f"model {model} gives no CHECK_SIZES for the numerical check")
+    report = run_check(derive(_model(model, ctx.args)), sizes, mod.REFERENCE, T=T, B=B, seed=seed)
+    Console().print(check_table(report))
+    sys.exit(0 if report.passed else 1)
