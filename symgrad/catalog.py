@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import derivations
 from .errors import ModelError, SymgradError, UnknownModelError
+from .graph import Model
 
 
 def names():
@@ -33,10 +34,16 @@ def model(name, **options):
             known = ", ".join(accepted) or "none"
             raise ModelError(f"model {name}: unknown option {key!r} (options: {known})")
     try:
-        return mod.build(**options).build()
+        built = mod.build(**options)
+        if not isinstance(built, Model):
+            raise ModelError(f"model {name}: build() returned {type(built).__name__}, not a Model")
+        return built.build()
     except SymgradError as err:
-        origin = _origin(err, mod)
-        raise type(err)(f"{origin}{err}") from None
+        raise type(err)(f"{_origin(err, mod)}{err}") from None
+    except Exception as err:  # noqa: BLE001 — in a user's file this is their error, not ours
+        if not getattr(mod, "USER_FILE", False):
+            raise
+        raise ModelError(_python_error(err, Path(mod.__file__))) from None
 
 
 def _load_file(path):
@@ -51,9 +58,10 @@ def _load_file(path):
     except SyntaxError as err:
         raise ModelError(f"{path}:{err.lineno}:{err.offset}: {err.msg}") from None
     except Exception as err:  # noqa: BLE001 — a broken model file is a user error
-        raise ModelError(f"{path}: {type(err).__name__}: {err}{_where(err, path)}") from None
+        raise ModelError(_python_error(err, path)) from None
     if not callable(getattr(module, "build", None)):
         raise ModelError(f"{path}: a model file must define build() returning a Model")
+    module.USER_FILE = True
     for attr, default in (("SUMMARY", ""), ("SOURCE", ""), ("CHECK_SIZES", None), ("REFERENCE", None)):
         if not hasattr(module, attr):
             setattr(module, attr, default)
@@ -69,6 +77,8 @@ def _origin(err, module):
     return f"{Path(path).name}:{frames[-1].lineno}: " if frames else ""
 
 
-def _where(err, path):
+def _python_error(err, path):
+    """'file (line N): NameError: …' for an exception raised by a user's model file."""
     frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == str(path)]
-    return f" (line {frames[-1].lineno})" if frames else ""
+    where = f" (line {frames[-1].lineno})" if frames else ""
+    return f"{path}{where}: {type(err).__name__}: {err}"

@@ -195,10 +195,6 @@ class Model:
                                      "step; read a state instead")
         if d.rhs.atoms(Delta):
             raise ModelError(f"equation {d.name}: a defining equation cannot contain a delta")
-        if isinstance(d.symbol, Sym):
-            for leaf in _seq_leaves(d.rhs, inside_sum=False):
-                raise ModelError(f"equation {d.name}: the value of one step, {leaf}, is read "
-                                 "outside a sum over t")
 
     def _ordered(self):
         """Definitions in dependency order within a step (reads at t-1 do not count)."""
@@ -245,7 +241,7 @@ class Model:
 
 
 def _seq_leaves(expr, inside_sum=True):
-    """Time-indexed leaves of expr; with inside_sum=False only those outside Σ_t."""
+    """Time-indexed leaves of expr; with inside_sum=False only those outside Σₜ."""
     if isinstance(expr, Seq):
         return [expr]
     if isinstance(expr, TimeSum) and not inside_sum:

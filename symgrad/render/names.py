@@ -4,6 +4,7 @@ Code names are identifiers; decorations are suffixes (bar, hat, tilde), a traili
 or an ``_x`` part is a subscript, Greek letters are spelled out.
 """
 import re
+import unicodedata
 
 import sympy as sp
 
@@ -33,7 +34,7 @@ def text_name(name, time=None):
     stem, acc, sub = _parts(name)
     stem = GREEK.get(stem, (stem,))[0]
     if acc:
-        stem = stem + ACCENTS[acc][0]
+        stem = unicodedata.normalize("NFC", stem + ACCENTS[acc][0])
     subs = [s for s in (sub, time_text(time)) if s]
     return stem + text_sub(",".join(subs)) if subs else stem
 
