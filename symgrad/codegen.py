@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from .algebra import LEAVES, scale, split_coef
+from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
 from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
@@ -33,9 +33,14 @@ def _T(a):
 def _mm(a, b):
     """Matrix product of (batches of) matrices; a parameter times a batch is one BLAS call."""
     if a.ndim == 2 and b.ndim > 2 and b.shape[-1] == 1:
-        return (b[..., 0] @ a.T)[..., None]
+        rows = b.reshape(-1, b.shape[-2]) @ a.T
+        return rows.reshape(*b.shape[:-2], a.shape[0], 1)
     if a.ndim > 2 and b.ndim == 2:
         return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+    if a.shape[-2] == 1 and b.shape[-1] == 1:  # row times column: one inner product per example
+        return np.sum(_T(a) * b, axis=-2, keepdims=True)
+    if a.shape[-1] == 1:  # column times row: an outer product
+        return a * b
     return np.matmul(a, b)
 
 
@@ -276,9 +281,8 @@ class _Writer:
         self.unpack()
         seq_defs = [d for d in m.definitions if isinstance(d.symbol, Seq)]
         static_defs = [d for d in m.definitions if isinstance(d.symbol, Sym)]
-        pre = [d for d in static_defs if not d.rhs.atoms(TimeSum)] if self.seq else static_defs
-        post = [d for d in static_defs if d not in pre]
-        for d in pre:
+        before = [d for d in static_defs if not d.rhs.atoms(TimeSum)]
+        for d in before:
             self.emit(f"# {d.symbol} = {d.rhs}")
             self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
         if seq_defs:
@@ -287,18 +291,14 @@ class _Writer:
                 self.emit(f"{d.name} = np.zeros((T_ + {2 * K}, B_, {r}, {c}))")
             for name in m.states:
                 r, c = self.shape(m.declared[name])
-                init = f"inputs.get({name + '0'!r})"
-                for k in range(K):
-                    self.emit(f"if {init} is not None:")
-                    self.emit(f"{name}[{k}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))"
-                              if K == 1 else f"{name}[{k}] = np.reshape(inputs[{name + '0'!r}][{k}], (B_, {r}, {c}))", 2)
-            self.emit(f"for s in range({K}, {K} + T_):")
-            for d in seq_defs:
-                self.emit(f"# {d.symbol} = {d.rhs}", 2)
-                self.emit(f"{d.name}[s] = {_Code(K, 'step').code(d.rhs)}", 2)
-        for d in post:
-            self.emit(f"# {d.symbol} = {d.rhs}")
-            self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
+                self.emit(f"if inputs.get({name + '0'!r}) is not None:")
+                self.emit(f"{name}[0] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
+            carried = _forward_carried(seq_defs, m.states)
+            self.recurrence([(d.symbol, d.rhs) for d in seq_defs], carried, "")
+        for d in static_defs:
+            if d not in before:
+                self.emit(f"# {d.symbol} = {d.rhs}")
+                self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
         names = list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets] \
             + [d.name for d in m.definitions]
         self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + (", 'T_': T_" if self.seq else "")
@@ -308,6 +308,43 @@ class _Writer:
         self.emit('"""The model\'s outputs for a batch."""')
         self.emit("v = _forward_values(params, inputs)")
         self.emit("return {" + ", ".join(f"{o!r}: {self.output_value(o)}" for o in m.outputs) + "}")
+
+    def recurrence(self, eqs, carried, prefix):
+        """Equations over t: the carried ones (that reach the next step) in a loop, the rest
+        vectorized over all steps before or after it; a carried sum's terms that do not
+        depend on the recurrence are computed for all steps before the loop."""
+        K = self.lag
+        loop = _feeds_recurrence(eqs, carried, prefix)
+        every = _Code(K, "all")
+        arr = lambda sym: prefix + sym.name  # noqa: E731
+
+        def vectorized(group):
+            for lhs, rhs in group:
+                self.emit(f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}")
+                self.emit(f"{arr(lhs)}[{K}:{K} + T_] = {every.code(rhs)}")
+
+        vectorized([(lhs, rhs) for lhs, rhs in eqs if lhs.name not in carried])
+        hoisted = {}
+        for lhs, rhs in eqs:
+            if lhs.name in loop and isinstance(rhs, Add):
+                fixed = [a for a in rhs.args if not _reads(a, carried, prefix)]
+                if fixed:
+                    hoisted[lhs.name] = ([a for a in rhs.args if a not in fixed])
+                    self.emit(f"_in_{arr(lhs)} = {every.code(add(*fixed))}")
+        if loop:
+            steps = f"reversed(range({K}, {K} + T_))" if prefix else f"range({K}, {K} + T_)"
+            self.emit(f"for s in {steps}:")
+            step = _Code(K, "step")
+            for lhs, rhs in eqs:
+                if lhs.name in loop:
+                    self.emit(f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}", 2)
+                    if lhs.name in hoisted:
+                        rest = add(*hoisted[lhs.name])
+                        code = f"_in_{arr(lhs)}[s - {K}] + {step._print(rest)}"
+                    else:
+                        code = step.code(rhs)
+                    self.emit(f"{arr(lhs)}[s] = {code}", 2)
+        vectorized([(lhs, rhs) for lhs, rhs in eqs if lhs.name in carried and lhs.name not in loop])
 
     def output_value(self, o):
         sym, K = self.m.declared[o], self.lag
@@ -344,10 +381,8 @@ class _Writer:
                 self.emit(f"# {e}")
                 self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
         if seq_deltas:
-            self.emit(f"for s in reversed(range({K}, {K} + T_)):")
-            for e in seq_deltas:
-                self.emit(f"# {e}", 2)
-                self.emit(f"δ{e.lhs.var.name}[s] = {_Code(K, 'step').code(e.rhs)}", 2)
+            eqs = [(e.lhs.var, e.rhs) for e in seq_deltas]
+            self.recurrence(eqs, _backward_carried(eqs), "δ")
         for e in late:
             self.emit(f"# {e}")
             self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
@@ -393,6 +428,52 @@ class _Writer:
                 code = f"_lead_sum({p.code(body)}, {lead})"
             parts.append(code if coef == 1 else f"{p._coef(coef)} * {code}")
         return f"np.reshape({' + '.join(parts)}, np.shape(params[{name!r}]))"
+
+
+def _forward_carried(defs, states):
+    """Nodes whose value depends on an earlier step (they cannot be computed for all t at once)."""
+    carried = set()
+    for d in defs:
+        if d.name in states or _reads(d.rhs, carried, ""):
+            carried.add(d.name)
+    return carried
+
+
+def _backward_carried(eqs):
+    """Deltas that depend on a later step's delta."""
+    carried = set()
+    for lhs, rhs in eqs:
+        if _reads(rhs, carried, "δ"):
+            carried.add(lhs.name)
+    return carried
+
+
+def _reads(expr, carried, prefix):
+    """Does expr read another step, or a carried value of this step? (prefix "δ": deltas)"""
+    if prefix:
+        syms = [d.var for d in expr.atoms(Delta) if isinstance(d.var, Seq)]
+        return any(v.offset > 0 or v.name in carried for v in syms)
+    syms = [v for v in expr.atoms(Seq) if v.role == "node"]
+    return any(v.offset < 0 or v.name in carried for v in syms)
+
+
+def _feeds_recurrence(eqs, carried, prefix):
+    """The carried equations the next step needs: the loop; the rest can wait for all steps."""
+    loop = set()
+    reads = {lhs.name: _step_reads(rhs, prefix) for lhs, rhs in eqs}
+    for lhs, _ in reversed(eqs):
+        name = lhs.name
+        needed = any(n == name and k != 0 for r in reads.values() for n, k in r) or any(
+            (name, 0) in reads[other] for other in loop)
+        if name in carried and needed:
+            loop.add(name)
+    return loop
+
+
+def _step_reads(expr, prefix):
+    if prefix:
+        return {(d.var.name, d.var.offset) for d in expr.atoms(Delta) if isinstance(d.var, Seq)}
+    return {(v.name, v.offset) for v in expr.atoms(Seq) if v.role == "node"}
 
 
 def _reads_later(eq, model):

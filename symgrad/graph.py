@@ -190,6 +190,9 @@ class Model:
                     raise ModelError(f"equation {d.name}: {leaf} is read at a fixed step")
                 if leaf.offset > 0:
                     raise ModelError(f"equation {d.name}: {leaf} reads a later step")
+                if leaf.offset < -1:
+                    raise ModelError(f"equation {d.name}: {leaf} reads more than one step back; "
+                                     "read a state of the previous step instead")
                 if leaf.offset < 0 and known.role != "node":
                     raise ModelError(f"equation {d.name}: input {leaf} is read at an earlier "
                                      "step; read a state instead")

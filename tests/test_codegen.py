@@ -25,7 +25,9 @@ def test_generated_module_imports_only_numpy(name):
 def test_generated_module_shows_the_equations_it_computes():
     src = module_source(symgrad.derive(symgrad.model("rnn")))
     assert "# δhₜ = Vᵀ δoₜ + Wᵀ δaₜ₊₁" in src
-    assert "δh[s] = _mm(_T(V), δo[s]) + _mm(_T(W), δa[s+1])" in src
+    # only the recurrent part runs step by step; Vᵀ δoₜ is computed for all steps at once
+    assert "_in_δh = _mm(_T(V), δo[1:1+T_])" in src
+    assert "δh[s] = _in_δh[s - 1] + _mm(_T(W), δa[s+1])" in src
 
 
 def test_standalone_file_gives_the_same_numbers(tmp_path):
