@@ -293,8 +293,7 @@ class _Writer:
                 r, c = self.shape(m.declared[name])
                 self.emit(f"if inputs.get({name + '0'!r}) is not None:")
                 self.emit(f"{name}[0] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
-            carried = _forward_carried(seq_defs, m.states)
-            self.recurrence([(d.symbol, d.rhs) for d in seq_defs], carried, "")
+            self.recurrence([(d.symbol, d.rhs) for d in seq_defs], "")
         for d in static_defs:
             if d not in before:
                 self.emit(f"# {d.symbol} = {d.rhs}")
@@ -309,42 +308,37 @@ class _Writer:
         self.emit("v = _forward_values(params, inputs)")
         self.emit("return {" + ", ".join(f"{o!r}: {self.output_value(o)}" for o in m.outputs) + "}")
 
-    def recurrence(self, eqs, carried, prefix):
-        """Equations over t: the carried ones (that reach the next step) in a loop, the rest
-        vectorized over all steps before or after it; a carried sum's terms that do not
-        depend on the recurrence are computed for all steps before the loop."""
+    def recurrence(self, eqs, prefix):
+        """Equations over t, scheduled by recurrence: each recurrence (a strongly connected
+        set of equations through time) is a loop in its own direction, everything else one
+        vectorized expression over all steps; a recurrent sum's terms that read nothing of
+        their own recurrence are computed for all steps before its loop."""
         K = self.lag
-        loop = _feeds_recurrence(eqs, carried, prefix)
-        every = _Code(K, "all")
+        every, step = _Code(K, "all"), _Code(K, "step")
         arr = lambda sym: prefix + sym.name  # noqa: E731
-
-        def vectorized(group):
-            for lhs, rhs in group:
-                self.emit(f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}")
+        comment = lambda lhs, rhs: f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}"  # noqa: E731
+        reads = {lhs.name: _step_reads(rhs, prefix) for lhs, rhs in eqs}
+        for group, direction in _schedule([lhs.name for lhs, _ in eqs], reads):
+            members = [(lhs, rhs) for lhs, rhs in eqs if lhs.name in group]
+            if not direction:
+                (lhs, rhs), = members
+                self.emit(comment(lhs, rhs))
                 self.emit(f"{arr(lhs)}[{K}:{K} + T_] = {every.code(rhs)}")
-
-        vectorized([(lhs, rhs) for lhs, rhs in eqs if lhs.name not in carried])
-        hoisted = {}
-        for lhs, rhs in eqs:
-            if lhs.name in loop and isinstance(rhs, Add):
-                fixed = [a for a in rhs.args if not _reads(a, carried, prefix)]
-                if fixed:
-                    hoisted[lhs.name] = ([a for a in rhs.args if a not in fixed])
+                continue
+            rest = {}
+            for lhs, rhs in members:
+                terms = rhs.args if isinstance(rhs, Add) else (rhs,)
+                fixed = [a for a in terms if not _step_reads(a, prefix) & _names_at_any_step(group)]
+                if fixed and len(fixed) < len(terms):
+                    rest[lhs.name] = add(*[a for a in terms if a not in fixed])
                     self.emit(f"_in_{arr(lhs)} = {every.code(add(*fixed))}")
-        if loop:
-            steps = f"reversed(range({K}, {K} + T_))" if prefix else f"range({K}, {K} + T_)"
-            self.emit(f"for s in {steps}:")
-            step = _Code(K, "step")
-            for lhs, rhs in eqs:
-                if lhs.name in loop:
-                    self.emit(f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}", 2)
-                    if lhs.name in hoisted:
-                        rest = add(*hoisted[lhs.name])
-                        code = f"_in_{arr(lhs)}[s - {K}] + {step._print(rest)}"
-                    else:
-                        code = step.code(rhs)
-                    self.emit(f"{arr(lhs)}[s] = {code}", 2)
-        vectorized([(lhs, rhs) for lhs, rhs in eqs if lhs.name in carried and lhs.name not in loop])
+            order = f"range({K}, {K} + T_)" if direction < 0 else f"reversed(range({K}, {K} + T_))"
+            self.emit(f"for s in {order}:")
+            for lhs, rhs in members:
+                self.emit(comment(lhs, rhs), 2)
+                code = (f"_in_{arr(lhs)}[s - {K}] + {step._print(rest[lhs.name])}"
+                        if lhs.name in rest else step.code(rhs))
+                self.emit(f"{arr(lhs)}[s] = {code}", 2)
 
     def output_value(self, o):
         sym, K = self.m.declared[o], self.lag
@@ -381,8 +375,7 @@ class _Writer:
                 self.emit(f"# {e}")
                 self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
         if seq_deltas:
-            eqs = [(e.lhs.var, e.rhs) for e in seq_deltas]
-            self.recurrence(eqs, _backward_carried(eqs), "δ")
+            self.recurrence([(e.lhs.var, e.rhs) for e in seq_deltas], "δ")
         for e in late:
             self.emit(f"# {e}")
             self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
@@ -430,50 +423,48 @@ class _Writer:
         return f"np.reshape({' + '.join(parts)}, np.shape(params[{name!r}]))"
 
 
-def _forward_carried(defs, states):
-    """Nodes whose value depends on an earlier step (they cannot be computed for all t at once)."""
-    carried = set()
-    for d in defs:
-        if d.name in states or _reads(d.rhs, carried, ""):
-            carried.add(d.name)
-    return carried
-
-
-def _backward_carried(eqs):
-    """Deltas that depend on a later step's delta."""
-    carried = set()
-    for lhs, rhs in eqs:
-        if _reads(rhs, carried, "δ"):
-            carried.add(lhs.name)
-    return carried
-
-
-def _reads(expr, carried, prefix):
-    """Does expr read another step, or a carried value of this step? (prefix "δ": deltas)"""
-    if prefix:
-        syms = [d.var for d in expr.atoms(Delta) if isinstance(d.var, Seq)]
-        return any(v.offset > 0 or v.name in carried for v in syms)
-    syms = [v for v in expr.atoms(Seq) if v.role == "node"]
-    return any(v.offset < 0 or v.name in carried for v in syms)
-
-
-def _feeds_recurrence(eqs, carried, prefix):
-    """The carried equations the next step needs: the loop; the rest can wait for all steps."""
-    loop = set()
-    reads = {lhs.name: _step_reads(rhs, prefix) for lhs, rhs in eqs}
-    for lhs, _ in reversed(eqs):
-        name = lhs.name
-        needed = any(n == name and k != 0 for r in reads.values() for n, k in r) or any(
-            (name, 0) in reads[other] for other in loop)
-        if name in carried and needed:
-            loop.add(name)
-    return loop
-
-
 def _step_reads(expr, prefix):
+    """{(name, offset)} of the sequence values (prefix "": nodes; "δ": deltas) expr reads."""
     if prefix:
         return {(d.var.name, d.var.offset) for d in expr.atoms(Delta) if isinstance(d.var, Seq)}
     return {(v.name, v.offset) for v in expr.atoms(Seq) if v.role == "node"}
+
+
+def _names_at_any_step(names):
+    return {(n, k) for n in names for k in (-1, 0, 1)}
+
+
+def _schedule(names, reads):
+    """[(group, direction)] in dependency order: a group is one equation (direction 0,
+    vectorized) or a recurrence run forwards (-1: reads earlier steps) or backwards (+1).
+    ``names`` are in an order valid within one step; ``reads[v]`` is {(u, offset)}."""
+    edges = {v: {u for u, _ in reads[v] if u in reads} for v in names}
+    reach = {v: _reachable(v, edges) for v in names}          # v depends on reach[v]
+    groups, placed = [], set()
+    while len(placed) < len(names):
+        for v in names:
+            if v in placed:
+                continue
+            group = [u for u in names if u in reach[v] and v in reach[u]] or [v]
+            if all(u in placed or u in group for w in group for u in edges[w]):
+                lags = {k for w in group for u, k in reads[w] if u in group and k}
+                if len(lags) > 1:
+                    raise ModelError(f"equations {', '.join(group)} read both earlier and later "
+                                     "steps of one another")
+                groups.append((group, lags.pop() if lags else 0))
+                placed.update(group)
+                break
+    return groups
+
+
+def _reachable(v, edges):
+    seen, todo = set(), list(edges[v])
+    while todo:
+        u = todo.pop()
+        if u not in seen:
+            seen.add(u)
+            todo.extend(edges[u])
+    return seen
 
 
 def _reads_later(eq, model):

@@ -18,7 +18,7 @@ from .algebra import (add, ckey, expand_derivatives, factor_common, split_coef, 
 from .errors import ModelError
 from .ops import Fn, Had, Add
 from .rules import VJP
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, t
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, t
 from .tensor import Tensor
 
 STYLES = ("derivative", "expanded")
@@ -147,12 +147,12 @@ def _assemble(model, routes):
     for x in model.inputs:
         rs = routes.get(x.name, [])
         eqs.append(Equation(Delta(x), _total(rs, x), "input", tuple(rs)))
-    for name, lag in model.states.items():
+    for name, offset in model.states.items():
         sym = model.declared[name]
-        for tau in range(1 - lag, 1):
-            rs = [r for r in routes[name] if r.offset < 0 and tau - r.offset >= 1]
-            init = Seq(name, tau, *sym.shape, "node")
-            eqs.append(Equation(Delta(init), at_time(_total(rs, sym), tau), "initial", tuple(rs)))
+        boundary = 0 if offset < 0 else T + 1      # the step before the first one it runs
+        rs = [r for r in routes[name] if r.offset == offset]
+        init = Seq(name, boundary, *sym.shape, "node")
+        eqs.append(Equation(Delta(init), at_time(_total(rs, sym), boundary), "initial", tuple(rs)))
     for p in model.params:
         rs = routes.get(p.name, [])
         per_step = [r.term for r in rs if r.per_step]

@@ -54,6 +54,7 @@ class Model:
     definitions: list = field(default_factory=list)
     outputs: list = field(default_factory=list)
     loss_name: str | None = None
+    direction: dict = field(default_factory=dict)
     _built: bool = False
 
     # -- declarations -------------------------------------------------------
@@ -76,11 +77,16 @@ class Model:
         """Data the loss compares with; it gets no gradient. One-hot targets sum to one."""
         return self._declare(self._leaf(name, rows, cols, "onehot" if onehot else "target"))
 
-    def state(self, name, rows, cols=1):
-        """A recurrent node, declared before its definition so earlier equations can read it."""
+    def state(self, name, rows, cols=1, reverse=False):
+        """A recurrent node, declared before its definition so earlier equations can read it.
+
+        A state is read at t-1 (``h.prev``); a ``reverse`` state runs backwards in time and
+        is read at t+1 (``h.next``), as the backward half of a bidirectional layer."""
         if not self.sequence:
             raise ModelError(f"state {name}: a feed-forward model has no recurrent state")
-        return self._declare(Seq(name, t, rows, cols, "node"))
+        sym = self._declare(Seq(name, t, rows, cols, "node"))
+        self.direction[name] = 1 if reverse else -1
+        return sym
 
     # -- equations ----------------------------------------------------------
     def define(self, node, rhs, show_delta=None):
@@ -146,17 +152,14 @@ class Model:
 
     @property
     def states(self):
-        """Nodes read at an earlier step, with their largest lag."""
-        lags = {}
-        for d in self.definitions:
-            for leaf in _seq_leaves(d.rhs):
-                if leaf.offset < 0:
-                    lags[leaf.name] = max(lags.get(leaf.name, 0), -leaf.offset)
-        return lags
+        """Nodes read at another step: name → the offset they are read at (-1, or +1 if reverse)."""
+        return {name: self.direction[name] for name in self.direction
+                if any(leaf.name == name and leaf.offset
+                       for d in self.definitions for leaf in _seq_leaves(d.rhs))}
 
     @property
     def max_lag(self):
-        return max(self.states.values(), default=0)
+        return 1 if self.states else 0
 
     # -- validation -------------------------------------------------------------
     def build(self):
@@ -188,14 +191,19 @@ class Model:
             if isinstance(leaf, Seq):
                 if leaf.offset is None:
                     raise ModelError(f"equation {d.name}: {leaf} is read at a fixed step")
-                if leaf.offset > 0:
-                    raise ModelError(f"equation {d.name}: {leaf} reads a later step")
-                if leaf.offset < -1:
-                    raise ModelError(f"equation {d.name}: {leaf} reads more than one step back; "
-                                     "read a state of the previous step instead")
-                if leaf.offset < 0 and known.role != "node":
-                    raise ModelError(f"equation {d.name}: input {leaf} is read at an earlier "
+                if leaf.offset and known.role != "node":
+                    raise ModelError(f"equation {d.name}: input {leaf} is read at another "
                                      "step; read a state instead")
+                want = self.direction.get(leaf.name)
+                if leaf.offset and want is None:
+                    raise ModelError(f"equation {d.name}: {leaf} reads another step, but "
+                                     f"{leaf.name} is not declared with M.state")
+                if leaf.offset and leaf.offset != want:
+                    hint = ("; a state that runs backwards is declared with reverse=True"
+                            if leaf.offset == 1 else "")
+                    raise ModelError(f"equation {d.name}: {leaf} reads a "
+                                     f"{'later' if leaf.offset > 0 else 'different'} step, but state "
+                                     f"{leaf.name} is read at t{want:+d}{hint}")
         if d.rhs.atoms(Delta):
             raise ModelError(f"equation {d.name}: a defining equation cannot contain a delta")
 

@@ -52,6 +52,10 @@ class Seq(Tensor):
     def prev(self):
         return self.at(-1)
 
+    @property
+    def next(self):
+        return self.at(1)
+
 
 class Delta(Tensor):
     """δv: the gradient of the loss (or of the outputs' cotangents) with respect to v."""
@@ -106,7 +110,7 @@ def shift(expr, k):
 
 def at_time(expr, time):
     """The expression at a concrete step (``t`` → ``time``), e.g. the initial-state equations."""
-    return expr.xreplace({t: sp.Integer(time)})
+    return expr.xreplace({t: _time(time)})
 
 
 def _str(s):

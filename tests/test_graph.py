@@ -63,7 +63,7 @@ def test_cycle_within_one_step_is_refused_but_through_t_minus_1_is_fine():
     h = M2.state("h", n)
     M2.define(h, tanh(W @ h.prev + U @ x))
     M2.output(h)
-    assert M2.build().states == {"h": 1}
+    assert M2.build().states == {"h": -1}
 
 
 def test_reading_a_later_step_is_refused():
@@ -71,7 +71,7 @@ def test_reading_a_later_step_is_refused():
     h = M.state("h", n)
     M.define(h, tanh(W @ h.at(1) + U @ x))
     M.output(h)
-    with pytest.raises(ModelError, match="reads a later step"):
+    with pytest.raises(ModelError, match="reads a later step, .* reverse=True"):
         M.build()
 
 
@@ -121,3 +121,27 @@ def test_sum_over_t_makes_a_static_node():
     M.loss(L)
     M.build()
     assert type(L).__name__ == "Sym" and type(a).__name__ == "Seq"
+
+
+def test_a_reverse_state_is_read_at_t_plus_1_only():
+    M, m, n, x, W, U = rnn_like()
+    g = M.state("g", n, reverse=True)
+    M.define(g, tanh(W @ g.next + U @ x))
+    M.output(g)
+    assert M.build().states == {"g": 1}
+
+    M2, m, n, x, W, U = rnn_like()
+    g = M2.state("g", n, reverse=True)
+    M2.define(g, tanh(W @ g.prev + U @ x))
+    M2.output(g)
+    with pytest.raises(ModelError, match=r"gₜ₋₁ reads a different step, but state g is read at t\+1"):
+        M2.build()
+
+
+def test_an_input_is_read_at_its_own_step_only():
+    M, m, n, x, W, U = rnn_like()
+    h = M.state("h", n)
+    M.define(h, tanh(W @ h.prev + U @ x.prev))
+    M.output(h)
+    with pytest.raises(ModelError, match="input xₜ₋₁ is read at another step"):
+        M.build()

@@ -1,4 +1,6 @@
 """What a derivation shows, in what order, shared by every renderer."""
+from ..symbols import T
+from .names import text_name
 
 
 def sections(d):
@@ -20,7 +22,7 @@ def notes(d):
     if m.sequence:
         out.append("steps t = 1…T; Σₜ sums over them; every δ at T+1 is zero")
         if m.states:
-            init = ", ".join(f"{s}₀" for s in m.states)
+            init = ", ".join(text_name(s, 0 if d < 0 else T + 1) for s, d in m.states.items())
             out.append(f"initial state {init} is an input: its gradient is exact for any value")
     if m.loss_name:
         out.append(f"δv = ∂{m.loss_name}/∂v; the batch loss is the sum over examples")
