@@ -13,7 +13,8 @@ from .graph import Model
 
 def names():
     """The catalog's model names, in a stable order."""
-    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(derivations.__path__))
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(derivations.__path__)
+                  if not m.name.startswith("_"))
 
 
 def entry(name):
@@ -44,6 +45,16 @@ def model(name, **options):
         if not getattr(mod, "USER_FILE", False):
             raise
         raise ModelError(_python_error(err, Path(mod.__file__))) from None
+
+
+def reference(name, options):
+    """The hand-written reference module for a model with these options, or None.
+
+    A catalog module gives REFERENCE, or reference(**options) where it depends on them."""
+    mod = entry(name)
+    if callable(getattr(mod, "reference", None)):
+        return mod.reference(**options)
+    return getattr(mod, "REFERENCE", None)
 
 
 def _load_file(path):

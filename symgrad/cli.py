@@ -141,6 +141,8 @@ def check(ctx, model, T, B, seed):
     sizes = getattr(mod, "CHECK_SIZES", None)
     if not sizes:
         raise SymgradError(f"model {model} gives no CHECK_SIZES for the numerical check")
-    report = run_check(derive(_model(model, ctx.args)), sizes, mod.REFERENCE, T=T, B=B, seed=seed)
+    options = _options(model, ctx.args)
+    report = run_check(derive(catalog.model(model, **options)), sizes,
+                       catalog.reference(model, options), T=T, B=B, seed=seed)
     Console().print(check_table(report))
     sys.exit(0 if report.passed else 1)

@@ -19,7 +19,7 @@ from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
 from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero
 
 RUNTIME = '''
 def _sigmoid(x):
@@ -93,7 +93,8 @@ class _Code(NumPyPrinter):
             if self.mode == "step":
                 return f"[s{k:+d}]" if k else "[s]"
             return f"[{self.lag + k}:{self.lag + k}+T_]"
-        return f"[{int(time) + self.lag - 1}]"
+        index = (time + self.lag - 1).xreplace({T: sp.Symbol("T_")})  # the step T+1 is index T_+1
+        return f"[{sp.sstr(index)}]"
 
     def _print_Sym(self, e):
         return e.name
@@ -289,10 +290,11 @@ class _Writer:
             for d in seq_defs:
                 r, c = self.shape(d.symbol)
                 self.emit(f"{d.name} = np.zeros((T_ + {2 * K}, B_, {r}, {c}))")
-            for name in m.states:
+            for name, offset in m.states.items():
                 r, c = self.shape(m.declared[name])
+                boundary = "0" if offset < 0 else "T_ + 1"
                 self.emit(f"if inputs.get({name + '0'!r}) is not None:")
-                self.emit(f"{name}[0] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
+                self.emit(f"{name}[{boundary}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
             self.recurrence([(d.symbol, d.rhs) for d in seq_defs], "")
         for d in static_defs:
             if d not in before:

@@ -268,8 +268,11 @@ def _step(sym):
 
 
 def _factor_rank(f):
-    if f.atoms(Delta, Cotangent) and not isinstance(f, Add):
+    """Greff's order in a Hadamard product: parameter, delta, values, derivatives (p ⊙ δō, δy ⊙ o ⊙ h′(c))."""
+    if isinstance(f, Sym) and f.role == "param":
         return 0
+    if f.atoms(Delta, Cotangent) and not isinstance(f, Add):
+        return 1
     if isinstance(f, Fn) and f.order:
-        return 2
-    return 1
+        return 3
+    return 2

@@ -1,7 +1,9 @@
 """How a symbol's code name reads in print: ``zbar`` → z̄ / \\bar{z}, ``W1`` → W₁ / W_{1}.
 
 Code names are identifiers; decorations are suffixes (bar, hat, tilde), a trailing number
-or an ``_x`` part is a subscript, Greek letters are spelled out.
+or an ``_x`` part is a subscript, Greek letters are spelled out, and a ``__tag`` part is a
+superscript for layer and direction: ``y__2b`` → y⁽²←⁾ (layer 2, backward), ``W_z__2fb``
+→ W_z⁽²→←⁾ (layer 2 forward, reading the backward direction below).
 """
 import re
 import unicodedata
@@ -17,35 +19,43 @@ GREEK = {
 ACCENTS = {"bar": ("\u0304", r"\bar"), "hat": ("\u0302", r"\hat"), "tilde": ("\u0303", r"\tilde")}
 SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx",
                     "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
-_NAME = re.compile(r"^(?P<stem>[A-Za-z]+?)(?P<acc>bar|hat|tilde)?(?P<num>\d*)(?:_(?P<sub>\w+))?$")
+_NAME = re.compile(r"^(?P<stem>[A-Za-z]+?)(?P<acc>bar|hat|tilde)?(?P<num>\d*)"
+                   r"(?:_(?P<sub>[A-Za-z0-9]+))?(?:__(?P<sup>[0-9fb]+))?$")
+SUP = str.maketrans("0123456789fb", "⁰¹²³⁴⁵⁶⁷⁸⁹→←")
+SUP_LATEX = {"f": r"\rightarrow ", "b": r"\leftarrow "}
 
 
 def _parts(name):
     m = _NAME.match(name)
     if not m or not m.group("stem"):
-        return name, None, ""
+        return name, None, "", ""
     sub = m.group("num") or ""
     if m.group("sub"):
         sub = (sub + "," if sub else "") + m.group("sub")
-    return m.group("stem"), m.group("acc"), sub
+    return m.group("stem"), m.group("acc"), sub, m.group("sup") or ""
 
 
 def text_name(name, time=None):
-    stem, acc, sub = _parts(name)
+    stem, acc, sub, sup = _parts(name)
     stem = GREEK.get(stem, (stem,))[0]
     if acc:
         stem = unicodedata.normalize("NFC", stem + ACCENTS[acc][0])
-    subs = [s for s in (sub, time_text(time)) if s]
-    return stem + text_sub(",".join(subs)) if subs else stem
+    subs = ",".join(s for s in (sub, time_text(time)) if s)
+    if subs:  # letter subscripts stay W_z (unicode has ᵢ but no z), steps and digits go low
+        stem += text_sub(subs) if sub.isdigit() or not sub else "_" + subs
+    return stem + "⁽" + sup.translate(SUP) + "⁾" if sup else stem
 
 
 def latex_name(name, time=None):
-    stem, acc, sub = _parts(name)
+    stem, acc, sub, sup = _parts(name)
     stem = GREEK.get(stem, (None, stem))[1]
     if acc:
         stem = ACCENTS[acc][1] + "{" + stem + "}"
     subs = [s for s in (sub, time_latex(time)) if s]
-    return stem + "_{" + ",".join(subs) + "}" if subs else stem
+    out = stem + "_{" + ",".join(subs) + "}" if subs else stem
+    if sup:
+        out += "^{(" + "".join(SUP_LATEX.get(c, c) for c in sup).strip() + ")}"
+    return out
 
 
 def text_sub(s):

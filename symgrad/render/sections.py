@@ -27,7 +27,8 @@ def notes(d):
     if m.loss_name:
         out.append(f"δv = ∂{m.loss_name}/∂v; the batch loss is the sum over examples")
     else:
-        outs = ", ".join(m.outputs)
-        out.append(f"Δ is the delta the output{'s' if len(m.outputs) > 1 else ''} {outs} receive from above")
+        outs = ", ".join(text_name(o) for o in m.outputs)
+        verb = "the outputs " + outs + " receive" if len(m.outputs) > 1 else f"the output {outs} receives"
+        out.append(f"Δ is the delta {verb} from the layer above")
     out.append(f"style: {d.style} (f′ written {'as a derivative' if d.style == 'derivative' else 'in closed form'})")
     return out
