@@ -233,9 +233,9 @@ def name_nodes(expr, model):
 
 
 def arrange(expr, rank):
-    """Reading order: in a sum, the outside delta Δ first, then by step (t before t+1) and by
-    node order; a sum starts with a positive term; in a Hadamard product deltas come first and
-    derivatives last."""
+    """Reading order: in a sum, the outside delta Δ first, then by step (t before t±1) and by
+    node order; a sum starts with a positive term; in a Hadamard product parameters and
+    deltas come first and derivatives last."""
     if not isinstance(expr, Tensor) or not expr.args:
         return expr
     args = tuple(arrange(a, rank) for a in expr.args)
@@ -252,7 +252,7 @@ def arrange(expr, rank):
 
 def _term_key(term, rank):
     if term.atoms(Cotangent):
-        return (-1, -1)
+        return (-1, -1, -1)
     deltas = term.atoms(Delta)
     steps = [_step(d.var) for d in deltas]
     names = [rank.get(d.var.name, len(rank)) for d in deltas]
@@ -260,7 +260,8 @@ def _term_key(term, rank):
         seqs = term.atoms(Seq)
         steps = [_step(s) for s in seqs] or [0]
         names = [rank.get(s.name, -1) for s in seqs] or [0]
-    return (max(steps), min(names))
+    step = max(steps, key=abs)
+    return (abs(step), step, min(names))
 
 
 def _step(sym):

@@ -55,7 +55,9 @@ def test_check_exits_zero_and_prints_the_table(name):
 
 @pytest.mark.parametrize("args, message", [
     (["derive", "nosuch"], "unknown model 'nosuch'"),
-    (["derive", "rnn", "--layers", "2"], "unknown option --layers"),
+    (["derive", "rnn", "--heads", "2"], "unknown option --heads"),
+    (["derive", "lstm", "--layers", "two"], "option --layers takes a whole number, not 'two'"),
+    (["derive", "lstm", "--variant"], "option --variant needs a value"),
     (["derive", "rnn", "--style", "odd"], "Invalid value for '--style'"),
     (["frobnicate"], "No such command"),
     (["derive", "missing_model.py"], "model file missing_model.py does not exist"),

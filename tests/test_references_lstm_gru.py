@@ -170,53 +170,6 @@ def test_missing_initial_states_mean_zeros(module, case, states):
         np.testing.assert_array_equal(grads[key], expected[key])
 
 
-def test_lstm_matches_torch_without_peepholes():
-    torch = pytest.importorskip("torch")
-    params, inputs, cotangents = lstm_case(4, peepholes=False)
-    torch_order = ("i", "f", "z", "o")  # torch stacks (i, f, g, o); g is Greff's z
-    cell = torch.nn.LSTM(M, N).double()
-    with torch.no_grad():
-        for prefix, stacked in (("W", cell.weight_ih_l0), ("R", cell.weight_hh_l0),
-                                ("b", cell.bias_ih_l0)):
-            stacked.copy_(torch.tensor(np.concatenate([params[f"{prefix}_{g}"]
-                                                       for g in torch_order])))
-        cell.bias_hh_l0.zero_()
-    x, y0, c0 = (torch.tensor(inputs[key], requires_grad=True) for key in ("x", "y0", "c0"))
-    out, _ = cell(x, (y0.unsqueeze(0), c0.unsqueeze(0)))
-    (out * torch.tensor(cotangents["y"])).sum().backward()
-    assert rel_err(lstm.forward(params, inputs)["y"], out.detach().numpy()) <= 1e-10
-    expected = {"x": x.grad, "y0": y0.grad, "c0": c0.grad}
-    for prefix, stacked in (("W", cell.weight_ih_l0), ("R", cell.weight_hh_l0),
-                            ("b", cell.bias_ih_l0)):
-        expected.update(zip((f"{prefix}_{g}" for g in torch_order), stacked.grad.chunk(4)))
-    grads = lstm.vjp(params, inputs, cotangents)
-    assert sorted(grads) == sorted(expected)
-    for key, value in expected.items():
-        assert rel_err(grads[key], value.numpy()) <= 1e-10, key
-
-
-def test_gru_cudnn_matches_torch():
-    torch = pytest.importorskip("torch")
-    params, inputs, cotangents = gru_cudnn_case(4)
-    cell = torch.nn.GRU(M, N).double()
-    stacks = {"weight_ih_l0": ("W_ir", "W_iz", "W_in"), "weight_hh_l0": ("W_hr", "W_hz", "W_hn"),
-              "bias_ih_l0": ("b_ir", "b_iz", "b_in"), "bias_hh_l0": ("b_hr", "b_hz", "b_hn")}
-    with torch.no_grad():
-        for name, keys in stacks.items():
-            getattr(cell, name).copy_(torch.tensor(np.concatenate([params[k] for k in keys])))
-    x, h0 = (torch.tensor(inputs[key], requires_grad=True) for key in ("x", "h0"))
-    out, _ = cell(x, h0.unsqueeze(0))
-    (out * torch.tensor(cotangents["h"])).sum().backward()
-    assert rel_err(gru_cudnn.forward(params, inputs)["h"], out.detach().numpy()) <= 1e-10
-    expected = {"x": x.grad, "h0": h0.grad}
-    for name, keys in stacks.items():
-        expected.update(zip(keys, getattr(cell, name).grad.chunk(3)))
-    grads = gru_cudnn.vjp(params, inputs, cotangents)
-    assert sorted(grads) == sorted(expected)
-    for key, value in expected.items():
-        assert rel_err(grads[key], value.numpy()) <= 1e-10, key
-
-
 def cudnn_params_from_cho(params):
     """The cuDNN-GRU parameters with the same weights as a Cho GRU and zero biases."""
     mapped = {"W_ir": params["W_r"], "W_iz": params["W_z"], "W_in": params["W"],
