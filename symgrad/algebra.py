@@ -168,8 +168,8 @@ def _contract(factors):
 
 def _pair_fact(a, b):
     """A simpler form of ``a b`` from a value fact, or None."""
-    if isinstance(a, Ones) and a.rows == 1 and _is_onehot(b):
-        return Ones(ONE, ONE)
+    if isinstance(a, Ones):  # 1ᵀ v is already a sum; a one-hot v sums to one
+        return Ones(ONE, ONE) if a.rows == 1 and _is_onehot(b) else None
     if a.rows == 1 and b.cols == 1 and (isinstance(b, Had) or isinstance(a, Transpose)):
         u = transpose(a)
         parts = b.args if isinstance(b, Had) else (b,)

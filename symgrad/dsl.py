@@ -8,7 +8,7 @@ from .graph import Model
 from .symbols import Ones
 
 __all__ = ["Model", "activation", "cross_entropy", "exp", "log", "relu", "sigma", "softmax",
-           "squared_error", "sum_t", "tanh"]
+           "squared_error", "sum_all", "sum_t", "tanh"]
 
 
 def activation(name, impl):
@@ -24,6 +24,7 @@ exp = activation("exp", "exp")
 log = activation("log", "log")
 softmax = algebra.softmax
 sum_t = algebra.timesum
+sum_all = algebra.sum_all
 
 
 def cross_entropy(yhat, y):

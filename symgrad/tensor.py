@@ -63,6 +63,10 @@ class Tensor(sp.Basic):
             return algebra.had(self, algebra.epow(other, -1))
         return algebra.scale(algebra.as_coef(1) / algebra.as_coef(other), self)
 
+    def __rtruediv__(self, other):
+        from . import algebra
+        return algebra.scale(other, algebra.epow(self, -1))
+
     def __pow__(self, power):
         from . import algebra
         return algebra.epow(self, power)
