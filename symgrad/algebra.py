@@ -14,7 +14,8 @@ from functools import lru_cache, reduce
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
+                  Softmax, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .tensor import Tensor
 
@@ -168,6 +169,8 @@ def _contract(factors):
 
 def _pair_fact(a, b):
     """A simpler form of ``a b`` from a value fact, or None."""
+    if isinstance(a, Ones) and isinstance(b, Ones):  # 1 1ᵀ is ones; 1ᵀ 1 counts
+        return scale(a.cols, Ones(a.rows, b.cols))
     if isinstance(a, Ones):  # 1ᵀ v is already a sum; a one-hot v sums to one
         return Ones(ONE, ONE) if a.rows == 1 and _is_onehot(b) else None
     if a.rows == 1 and b.cols == 1 and (isinstance(b, Had) or isinstance(a, Transpose)):
@@ -209,7 +212,7 @@ def had(*factors):
 
 
 def epow(x, p):
-    p = int(p)
+    p = sp.Rational(p)
     if p == 0 or isinstance(x, Ones):
         return Ones(*x.shape)
     if p == 1:
@@ -221,6 +224,8 @@ def epow(x, p):
     if isinstance(x, EPow):
         return epow(x.x, x.p * p)
     c, core = split_coef(x)
+    if c != 1 and not p.is_integer:
+        raise ShapeError(f"a fractional power of a scaled matrix: {x}")
     return scale(c ** p, EPow(core, p))
 
 
@@ -248,6 +253,28 @@ def transpose(x):
     if isinstance(x, TimeSum):
         return timesum(transpose(x.x))
     return Transpose(x)
+
+
+def row_softmax(x):
+    return RowSoftmax(x)
+
+
+def layernorm(x, eps):
+    return LayerNorm(x, as_coef(eps))
+
+
+def rowstd(x, eps):
+    return RowStd(x, as_coef(eps))
+
+
+def rowsum(x):
+    """X 1: the column of row sums."""
+    return matmul(x, Ones(x.cols, ONE))
+
+
+def spread(column, cols):
+    """u 1ᵀ: a column repeated across ``cols`` columns (a per-row quantity, broadcast)."""
+    return matmul(column, Ones(ONE, cols))
 
 
 def fn(name, impl, x, order=0):
@@ -304,6 +331,8 @@ def rebuild(expr, memo=None):
         out = softmax(r(expr.x))
     elif isinstance(expr, TimeSum):
         out = timesum(r(expr.x))
+    elif isinstance(expr, (RowSoftmax, LayerNorm, RowStd)):
+        out = expr.func(r(expr.x), *expr.args[1:])
     else:
         raise TypeError(f"no canonical form for {type(expr).__name__}")
     memo[expr] = out

@@ -24,7 +24,7 @@ def rel_err(a, b):
 def example(compiled, sizes, T=4, B=3, seed=0):
     """Random parameters, inputs (one-hot targets, non-zero initial states) and cotangents."""
     rng = np.random.default_rng(seed)
-    dims = dict(sizes, T=T, B=B)
+    dims = {"T": T, **sizes, "B": B}   # a feed-forward model's own T (positions) wins
     params = compiled.init_params(sizes, seed)
     for name in params:  # biases away from zero, so every route carries signal
         params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
@@ -33,6 +33,8 @@ def example(compiled, sizes, T=4, B=3, seed=0):
         shape = tuple(dims[d] for d in shape)
         if name in compiled.onehot:
             inputs[name] = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+        elif name in compiled.masks:
+            inputs[name] = padding_mask(rng, shape)
         else:
             inputs[name] = rng.standard_normal(shape)
     for name, shape in compiled.initial.items():
@@ -42,6 +44,14 @@ def example(compiled, sizes, T=4, B=3, seed=0):
         cot[name] = 1.0 if name == compiled.loss else rng.standard_normal(
             tuple(dims[d] for d in shape))
     return params, inputs, cot
+
+
+def padding_mask(rng, shape):
+    """Additive key-padding masks: per example, the last keys hidden (−∞), at least one kept."""
+    mask = np.zeros(shape)
+    for b in range(shape[0]):
+        mask[b, ..., rng.integers(1, shape[-1] + 1):] = -np.inf
+    return mask
 
 
 def objective(compiled, params, inputs, cot):

@@ -18,7 +18,8 @@ from sympy.printing.numpy import NumPyPrinter
 from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
-from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
+                  Softmax, TimeSum, Transpose)
 from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero
 
 RUNTIME = '''
@@ -66,6 +67,36 @@ def _softmax(x):
     return e / e.sum(axis=-2, keepdims=True)
 
 
+def _softmax_rows(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _rowstd(x, eps):
+    return np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+
+
+def _layernorm(x, eps):
+    return (x - x.mean(axis=-1, keepdims=True)) / _rowstd(x, eps)
+
+
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+def _gelu(x):
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
+
+
+def _gelu_prime(x):
+    u = np.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+    return 0.5 * (1.0 + u) + 0.5 * x * (1.0 - u * u) * _GELU_C * (1.0 + 3 * 0.044715 * x ** 2)
+
+
+def _causal(n):
+    """The additive causal mask: 0 on and below the diagonal, −∞ above (no looking ahead)."""
+    return np.triu(np.full((n, n), -np.inf), k=1)
+
+
 def _pad(x, k):
     """A sequence (T, …) with k zero steps before and after."""
     z = np.zeros((k,) + x.shape[1:])
@@ -83,7 +114,8 @@ class _Code(NumPyPrinter):
 
     def code(self, e, parent=None):
         s = self._print(e)
-        simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, MatMul, TimeSum))
+        simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, RowSoftmax, LayerNorm, RowStd,
+                                         MatMul, TimeSum))
         return s if simple or parent is None else "(" + s + ")"
 
     def _index(self, time):
@@ -138,9 +170,22 @@ class _Code(NumPyPrinter):
         return self._coef(e.coef) + " * " + self.code(e.x, e)
 
     def _print_MatMul(self, e):
-        out = self.code(e.args[0], e)
-        for f in e.args[1:]:
-            out = f"_mm({out}, {self.code(f, e)})"
+        """Left to right; a product with ones is a sum or a broadcast, never a real product."""
+        first, rest = e.args[0], e.args[1:]
+        if isinstance(first, Ones):   # 1_r 1ᵀ X: column sums, repeated over r rows
+            out = f"np.sum({self._print(rest[0])}, axis=-2, keepdims=True)"
+            if first.rows != 1:
+                out = f"(np.ones(({self._dim(first.rows)}, 1)) * {out})"
+            rest = rest[1:]
+        else:
+            out = self.code(first, e)
+        for f in rest:
+            if isinstance(f, Ones):   # X 1 1ᵀ_c: row sums, repeated over c columns
+                out = f"np.sum({out}, axis=-1, keepdims=True)"
+                if f.cols != 1:
+                    out = f"({out} * np.ones((1, {self._dim(f.cols)})))"
+            else:
+                out = f"_mm({out}, {self.code(f, e)})"
         return out
 
     def _print_Had(self, e):
@@ -154,6 +199,8 @@ class _Code(NumPyPrinter):
 
     def _print_Fn(self, e):
         entry = lookup(e.impl)
+        if e.order and entry.numpy_prime:
+            return entry.numpy_prime.format(x=self._print(e.x))
         if e.order:
             from .algebra import fn
             return self.code(entry.deriv(fn(e.name, e.impl, e.x), e.x), e)
@@ -162,7 +209,16 @@ class _Code(NumPyPrinter):
     def _print_EPow(self, e):
         if e.p == -1:
             return "1.0 / " + self.code(e.x, e)
-        return self.code(e.x, e) + f" ** {e.p}"
+        return self.code(e.x, e) + f" ** {float(e.p) if not e.p.is_integer else int(e.p)}"
+
+    def _print_RowSoftmax(self, e):
+        return "_softmax_rows(" + self._print(e.x) + ")"
+
+    def _print_LayerNorm(self, e):
+        return f"_layernorm({self._print(e.x)}, {self._coef(e.eps)})"
+
+    def _print_RowStd(self, e):
+        return f"_rowstd({self._print(e.x)}, {self._coef(e.eps)})"
 
     def _print_Softmax(self, e):
         return "_softmax(" + self._print(e.x) + ")"
@@ -172,8 +228,13 @@ class _Code(NumPyPrinter):
         return "np.sum(" + inner._print(e.x) + ", axis=0)"
 
 
+def _user_dims(sym):
+    """The shape a user's array has: a vector, row or column, is 1-D; a 1×1 is a scalar."""
+    return [d for d in sym.shape if d != 1]
+
+
 def _batched(e):
-    return any(s.role != "param" for s in e.atoms(Sym, Seq)) or bool(e.atoms(Cotangent))
+    return any(s.role not in ("param", "causal") for s in e.atoms(Sym, Seq)) or bool(e.atoms(Cotangent))
 
 
 class _Writer:
@@ -218,12 +279,13 @@ class _Writer:
     def signature(self):
         m = self.m
         lead = ("T", "B") if self.seq else ("B",)
-        dims = lambda s: tuple(str(x) for x in s.shape if s.shape[1] != 1 or x is s.shape[0])  # noqa: E731
+        dims = lambda s: tuple(str(x) for x in _user_dims(s))  # noqa: E731
         return {
             "SIZES": tuple(m.dims_),
             "PARAMS": {p.name: dims(p) for p in m.params},
             "INPUTS": {s.name: lead + dims(s) for s in m.inputs + m.targets},
             "ONEHOT": tuple(s.name for s in m.targets if s.role == "onehot"),
+            "MASKS": tuple(s.name for s in m.targets if s.role == "mask"),
             "INITIAL": {n + "0": ("B",) + dims(m.declared[n]) for n in m.states},
             "OUTPUTS": {o: (lead if isinstance(m.declared[o], Seq) else ("B",))
                         + (dims(m.declared[o]) if o != m.loss_name else ()) for o in m.outputs},
@@ -238,8 +300,8 @@ class _Writer:
         for s in self.m.params + self.m.inputs + self.m.targets:
             src = "params" if s.role == "param" else "inputs"
             off = 0 if s.role == "param" else (2 if self.seq else 1)
-            for i, d in enumerate(s.shape):
-                if isinstance(d, sp.Symbol) and (i == 0 or s.shape[1] != 1):
+            for i, d in enumerate(_user_dims(s)):
+                if isinstance(d, sp.Symbol):
                     self.emit(f"sizes.setdefault({str(d)!r}, np.shape({src}[{s.name!r}])[{off + i}])")
         self.emit("return sizes")
 
@@ -262,12 +324,14 @@ class _Writer:
         for d in m.dims_:
             self.emit(f"{d} = sizes[{d!r}]")
         for p in m.params:
-            col = "[:, None]" if p.shape[1] == 1 else ""
-            self.emit(f"{p.name} = np.asarray(params[{p.name!r}], dtype=float){col}")
+            axis = "[:, None]" if p.shape[1] == 1 else "[None, :]" if p.shape[0] == 1 else ""
+            self.emit(f"{p.name} = np.asarray(params[{p.name!r}], dtype=float){axis}")
         for s in m.inputs + m.targets:
             col = "[..., None]" if s.shape[1] == 1 else ""
             arr = f"np.asarray(inputs[{s.name!r}], dtype=float){col}"
             self.emit(f"{s.name} = _pad({arr}, {K})" if self.seq else f"{s.name} = {arr}")
+        for s in m.symbols("causal"):
+            self.emit(f"{s.name} = _causal({self.shape(s)[0]})")
         first = (m.inputs + m.targets)[0].name
         if self.seq:
             self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
@@ -300,8 +364,7 @@ class _Writer:
             if d not in before:
                 self.emit(f"# {d.symbol} = {d.rhs}")
                 self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
-        names = list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets] \
-            + [d.name for d in m.definitions]
+        names = self.value_names()
         self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + (", 'T_': T_" if self.seq else "")
                   + ", 'B_': B_}")
         self.emit("", 0)
@@ -342,6 +405,12 @@ class _Writer:
                         if lhs.name in rest else step.code(rhs))
                 self.emit(f"{arr(lhs)}[s] = {code}", 2)
 
+    def value_names(self):
+        """Every name the forward pass computes, in the order the vjp unpacks them."""
+        m = self.m
+        return (list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets]
+                + [s.name for s in m.symbols("causal")] + [d.name for d in m.definitions])
+
     def output_value(self, o):
         sym, K = self.m.declared[o], self.lag
         arr = f"v[{o!r}]" + (f"[{K}:{K} + v['T_']]" if isinstance(sym, Seq) else "")
@@ -355,8 +424,7 @@ class _Writer:
         self.emit("def vjp(params, inputs, cotangents):", 0)
         self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' cotangents."""')
         self.emit("v = _forward_values(params, inputs)")
-        names = list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets] \
-            + [x.name for x in m.definitions] + (["T_"] if self.seq else []) + ["B_"]
+        names = self.value_names() + (["T_"] if self.seq else []) + ["B_"]
         self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"v[{n!r}]" for n in names) + ",)")
         if m.loss_name:
             self.emit(f"scale = float(cotangents.get({m.loss_name!r}, 1.0))")
@@ -491,7 +559,7 @@ class Compiled:
         self.module = types.ModuleType(name)
         code = compile(self.source, filename, "exec")
         exec(code, self.module.__dict__)  # generated from a Derivation; user text never reaches it
-        for key in ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "INITIAL", "OUTPUTS", "LOSS"):
+        for key in ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "MASKS", "INITIAL", "OUTPUTS", "LOSS"):
             setattr(self, key.lower(), getattr(self.module, key))
 
     def init_params(self, sizes, seed=0):

@@ -176,10 +176,10 @@ def _inline(model, eqs):
         for eq in [e for e in eqs if e.kind == "delta"]:
             name = eq.lhs.var.name
             forced = model.definition(name).show_delta
-            if forced or (forced is None and name in keep) or _mentions(eq.rhs, name):
+            constant = not eq.rhs.atoms(Delta, Cotangent, Sym, Seq)   # δL = 1 is never worth a line
+            if forced or (forced is None and name in keep and not constant) or _mentions(eq.rhs, name):
                 continue
             users = [e for e in eqs if e is not eq and _mentions(e.rhs, name)]
-            constant = not eq.rhs.atoms(Delta, Cotangent)
             if forced is False or constant or len(users) <= 1:
                 for e in users:
                     e.rhs = _inline_into(e.rhs, name, eq.rhs)

@@ -7,8 +7,9 @@ from . import algebra
 from .graph import Model
 from .symbols import Ones
 
-__all__ = ["Model", "activation", "cross_entropy", "exp", "log", "relu", "sigma", "softmax",
-           "squared_error", "sum_all", "sum_t", "tanh"]
+__all__ = ["Model", "activation", "cross_entropy", "exp", "gelu", "layernorm", "log", "ones",
+           "relu", "rowstd", "rowsum", "sigma", "softmax", "softmax_rows", "squared_error",
+           "sum_all", "sum_t", "tanh"]
 
 
 def activation(name, impl):
@@ -23,8 +24,26 @@ relu = activation("relu", "relu")
 exp = activation("exp", "exp")
 log = activation("log", "log")
 softmax = algebra.softmax
+softmax_rows = algebra.row_softmax
+gelu = activation("gelu", "gelu")
 sum_t = algebra.timesum
 sum_all = algebra.sum_all
+rowsum = algebra.rowsum
+
+
+def layernorm(x, eps=1e-5):
+    """Each row of x centred and scaled: (x − mean) / √(var + ε) (Ba et al. 2016)."""
+    return algebra.layernorm(x, eps)
+
+
+def rowstd(x, eps=1e-5):
+    """√(var + ε) of each row of x."""
+    return algebra.rowstd(x, eps)
+
+
+def ones(rows, cols=1):
+    """The all-ones matrix, e.g. ``ones(T) @ b`` to add a row vector b to every row."""
+    return Ones(rows, cols)
 
 
 def cross_entropy(yhat, y):

@@ -17,6 +17,7 @@ class Elementwise:
     scalar: Callable     # the SymPy scalar function, for the scalar oracle
     deriv: Callable      # f'(x) as a symgrad expression, given f(x) as `fx` and x
     primed: bool = True  # written f′(x) in the derivative style (activations); else closed form
+    numpy_prime: str = ""  # NumPy of f′ where deriv gives no closed form
 
 
 def _sigmoid_scalar(u):
@@ -29,6 +30,10 @@ def _relu_scalar(u):
 
 def _step_scalar(u):
     return sp.Piecewise((1, u > 0), (0, True))
+
+
+def _gelu_scalar(u):
+    return u / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (u + sp.Rational(44715, 1000000) * u ** 3)))
 
 
 def _fn(impl, name=None):
@@ -48,6 +53,9 @@ FUNCTIONS = {
     "exp": Elementwise("exp", r"\exp", "np.exp({x})", sp.exp, lambda fx, x: fx, primed=False),
     "log": Elementwise("log", r"\log", "np.log({x})", sp.log, lambda fx, x: x ** -1,
                        primed=False),
+    # GELU in the tanh form of Hendrycks & Gimpel (2016), as GPT-2 and BERT use it
+    "gelu": Elementwise("GELU", r"\operatorname{GELU}", "_gelu({x})", _gelu_scalar, None,
+                        numpy_prime="_gelu_prime({x})"),
 }
 
 

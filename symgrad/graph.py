@@ -73,6 +73,14 @@ class Model:
     def input(self, name, rows, cols=1):
         return self._declare(self._leaf(name, rows, cols, "input"))
 
+    def mask(self, name, rows, cols):
+        """An additive mask given with the data (0 to keep, −∞ to hide), e.g. for padding."""
+        return self._declare(self._leaf(name, rows, cols, "mask"))
+
+    def causal_mask(self, name, size):
+        """The additive causal mask: 0 on and below the diagonal, −∞ above it."""
+        return self._declare(Sym(name, size, size, "causal"))
+
     def target(self, name, rows, cols=1, onehot=False):
         """Data the loss compares with; it gets no gradient. One-hot targets sum to one."""
         return self._declare(self._leaf(name, rows, cols, "onehot" if onehot else "target"))
@@ -148,7 +156,8 @@ class Model:
 
     @property
     def targets(self):
-        return self.symbols("target") + self.symbols("onehot")
+        """Data with no gradient: targets and masks."""
+        return self.symbols("target") + self.symbols("onehot") + self.symbols("mask")
 
     @property
     def states(self):
@@ -244,6 +253,8 @@ class Model:
         return sym
 
     def _check_name(self, name, what):
+        if name == "T" and what == "size" and not self.sequence:
+            return  # a feed-forward model may call its positions T (attention)
         if not _IDENT.match(name) or name in RESERVED:
             raise ModelError(f"{what} name {name!r} must be an identifier "
                              f"(letters, digits, _) and not one of {sorted(RESERVED)}")

@@ -66,13 +66,13 @@ class Fn(Tensor):
 
 
 class EPow(Tensor):
-    """Element-wise integer power, X^{⊙p} (p = -1 is the element-wise reciprocal)."""
+    """Element-wise rational power, X^{⊙p} (p = -1 is the element-wise reciprocal)."""
 
     def __new__(cls, x, p):
-        return super().__new__(cls, x, sp.Integer(p))
+        return super().__new__(cls, x, sp.Rational(p))
 
     x = property(lambda self: self.args[0])
-    p = property(lambda self: int(self.args[1]))
+    p = property(lambda self: self.args[1])
     shape = property(lambda self: self.args[0].shape)
 
 
@@ -80,6 +80,34 @@ class Softmax(Tensor):
     """Softmax over the entries of a column vector."""
     x = property(lambda self: self.args[0])
     shape = property(lambda self: self.args[0].shape)
+
+
+class RowSoftmax(Tensor):
+    """Softmax of each row of a matrix (attention weights: one row per query)."""
+    x = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+
+class LayerNorm(Tensor):
+    """Each row centred and scaled to unit variance: (x − mean) / √(var + ε), biased variance."""
+
+    def __new__(cls, x, eps):
+        return super().__new__(cls, x, eps)
+
+    x = property(lambda self: self.args[0])
+    eps = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[0].shape)
+
+
+class RowStd(Tensor):
+    """√(var + ε) of each row: the column of scales layer norm divides by."""
+
+    def __new__(cls, x, eps):
+        return super().__new__(cls, x, eps)
+
+    x = property(lambda self: self.args[0])
+    eps = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[0].shape[0], sp.Integer(1)))
 
 
 class TimeSum(Tensor):

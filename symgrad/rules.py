@@ -5,9 +5,13 @@ the name of the result (the node symbol when ``e`` is the whole right-hand side 
 definition, else ``e`` itself), and returns ``[(operand, cotangent), …]``.
 Adding an operation is adding one entry here.
 """
-from .algebra import (add, epow, fn, had, matmul, neg, scale, smul, sum_all, transpose)
+import sympy as sp
+
+from .algebra import (add, epow, fn, had, layernorm, matmul, neg, rowstd, rowsum, scale, smul,
+                      spread, sum_all, transpose)
 from .functions import lookup
-from .ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
+                  Softmax, TimeSum, Transpose)
 
 
 def _matmul(e, g, out):
@@ -38,6 +42,24 @@ def _softmax(e, g, out):
     return [(e.x, add(had(out, g), neg(matmul(out, matmul(transpose(out), g)))))]
 
 
+def _row_softmax(e, g, out):
+    # P ⊙ (G − rowsum(G ⊙ P) 1ᵀ), row by row (FlashAttention, App. B)
+    return [(e.x, had(out, add(g, neg(spread(rowsum(had(g, out)), e.cols)))))]
+
+
+def _layernorm(e, g, out):
+    # (G − rowmean(G) 1ᵀ − X̂ ⊙ rowmean(G ⊙ X̂) 1ᵀ) ⊘ σ 1ᵀ, with X̂ = out and σ = √(var + ε)
+    mean = lambda a: scale(sp.Rational(1) / e.cols, rowsum(a))  # noqa: E731
+    centred = add(g, neg(spread(mean(g), e.cols)), neg(had(out, spread(mean(had(g, out)), e.cols))))
+    return [(e.x, had(centred, epow(spread(rowstd(e.x, e.eps), e.cols), -1)))]
+
+
+def _rowstd(e, g, out):
+    # ∂σ/∂x_j = x̂_j / d: the normalised row, over the row length
+    d = e.x.cols
+    return [(e.x, scale(sp.Rational(1) / d, had(layernorm(e.x, e.eps), spread(g, d))))]
+
+
 VJP = {
     Add: lambda e, g, out: [(a, g) for a in e.args],
     Scale: lambda e, g, out: [(e.x, scale(e.coef, g))],
@@ -48,5 +70,8 @@ VJP = {
     Fn: _fn,
     EPow: lambda e, g, out: [(e.x, scale(e.p, had(g, epow(e.x, e.p - 1))))],
     Softmax: _softmax,
+    RowSoftmax: _row_softmax,
+    LayerNorm: _layernorm,
+    RowStd: _rowstd,
     TimeSum: lambda e, g, out: [(e.x, g)],
 }

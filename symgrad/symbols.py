@@ -12,12 +12,11 @@ from .tensor import Tensor
 t = sp.Symbol("t", integer=True)
 T = sp.Symbol("T", integer=True, positive=True)
 
-#: roles a symbol can play; codegen batches every role except "param"
-ROLES = ("param", "input", "target", "node")
-
-
 class Sym(Tensor):
-    """A symbol without time index: a parameter, or an input/node of a feed-forward model."""
+    """A symbol without time index: a parameter, or an input/node of a feed-forward model.
+
+    Roles: param, input, target, onehot (a target that sums to one), mask (an additive
+    0/−∞ mask given with the data), causal (the constant causal mask), node."""
 
     def __new__(cls, name, rows, cols, role):
         return super().__new__(cls, _str(name), _dim(rows), _dim(cols), _str(role))

@@ -7,9 +7,10 @@ import pytest
 import symgrad
 from symgrad import rules
 from symgrad.check import check
-from symgrad.dsl import (Model, cross_entropy, exp, log, relu, sigma, softmax, squared_error,
-                         sum_all, sum_t, tanh)
-from symgrad.ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from symgrad.dsl import (Model, cross_entropy, exp, gelu, layernorm, log, ones, relu, rowstd, sigma,
+                         softmax, softmax_rows, squared_error, sum_all, sum_t, tanh)
+from symgrad.ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
+                         Softmax, TimeSum, Transpose)
 
 SIZES = {"m": 3, "n": 4}
 
@@ -44,6 +45,36 @@ def test_rule_against_finite_differences(name):
     assert {r.array for r in report.rows} == {"W", "v", "x"}
 
 
+def matrix_model(body):
+    """Rows are positions: X (T×d) input, W (d×d) and row vectors g, b (1×d), target R (T×d)."""
+    M = Model("rows")
+    T, d = M.dims("T d")
+    X, R = M.input("X", T, d), M.target("R", T, d)
+    W, g, b = M.param("W", d, d), M.param("g", 1, d), M.param("b", 1, d)
+    M.loss(M.define("L", body(M, X, R, W, g, b, T)))
+    return M
+
+
+MATRIX_MODELS = {
+    "row softmax": lambda M, X, R, W, g, b, T: sum_all(softmax_rows(X @ W) * R),
+    "row softmax under a causal mask": lambda M, X, R, W, g, b, T: sum_all(
+        softmax_rows(X @ W @ X.T + M.causal_mask("C", T)) @ X * R),
+    "row softmax under a padding mask": lambda M, X, R, W, g, b, T: sum_all(
+        softmax_rows(X @ W @ X.T + M.mask("P", T, T)) @ X * R),
+    "layer norm, broadcast rows": lambda M, X, R, W, g, b, T: sum_all(
+        (layernorm(X @ W) * (ones(T) @ g) + ones(T) @ b) * R),
+    "row std and GELU": lambda M, X, R, W, g, b, T: sum_all(
+        (rowstd(X @ W) @ g + gelu(X @ W)) * R),
+}
+
+
+@pytest.mark.parametrize("name", MATRIX_MODELS)
+def test_matrix_rule_against_finite_differences(name):
+    report = check(symgrad.derive(matrix_model(MATRIX_MODELS[name])), {"T": 3, "d": 4}, B=2, seed=2)
+    assert report.passed, report.problems
+    assert {"W", "X"} <= {r.array for r in report.rows}
+
+
 def test_sum_over_time():
     M = Model("time", sequence=True)
     m, n = M.dims("m n")
@@ -58,12 +89,14 @@ def test_sum_over_time():
 
 def test_every_rule_is_exercised_here():
     used = set()
-    for body in MODELS.values():
-        for d in feed_forward(body).build().definitions:
+    models = [feed_forward(b) for b in MODELS.values()] + [matrix_model(b) for b in MATRIX_MODELS.values()]
+    for model in models:
+        for d in model.build().definitions:
             used |= {type(e) for e in _walk(d.rhs)}
     used.add(TimeSum)  # test_sum_over_time
     assert set(rules.VJP) <= used, set(rules.VJP) - used
-    assert set(rules.VJP) == {Add, Scale, MatMul, Had, Transpose, ScalarMul, Fn, EPow, Softmax, TimeSum}
+    assert set(rules.VJP) == {Add, Scale, MatMul, Had, Transpose, ScalarMul, Fn, EPow, Softmax,
+                              RowSoftmax, LayerNorm, RowStd, TimeSum}
 
 
 def _walk(e):

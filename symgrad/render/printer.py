@@ -9,7 +9,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..functions import lookup
-from ..ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, Softmax, TimeSum, Transpose
+from ..ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, TimeSum
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .names import latex_name, text_name, text_sub, time_latex, time_text
 
@@ -57,16 +57,43 @@ class _Common:
         c = e.coef
         if c == -1:
             return self.minus.strip() + self.wrap(e.x, e)
+        if _is_rowsum(e.x) and c == 1 / e.x.args[-1].rows:   # (1/d) X 1 is the row mean
+            return self.call("rowmean", _without_last(e.x))
         return self.coef(c) + " " + self.wrap(e.x, e)
 
     def _print_MatMul(self, e):
-        return " ".join(self.wrap(f, e) for f in e.args)
+        """A product with a column of ones is a row sum, with a row of ones a column sum."""
+        fs, parts = list(e.args), []
+        if isinstance(fs[0], Ones) and fs[0].rows == 1 and len(fs) > 1:
+            parts.append(self.call("colsum", fs[1]))
+            fs = fs[2:]
+        for f in fs:
+            if isinstance(f, Ones) and parts:   # X 1 1ᵀ is rowsum(X) 1ᵀ
+                parts = [self.call("rowsum", " ".join(parts), printed=True)]
+                if f.cols != 1:
+                    parts.append(self._print(Ones(1, f.cols)))
+            else:
+                parts.append(self.wrap(f, e))
+        return " ".join(parts)
+
+    def call(self, name, arg, printed=False):
+        return self.function(name) + self.paren(arg if printed else self._print(arg))
 
     def _print_Had(self, e):
-        return self.odot.join(self.wrap(f, e) for f in e.args)
+        over = [f for f in e.args if isinstance(f, EPow) and f.p == -1]
+        body = self.odot.join(self.wrap(f, e) for f in e.args if f not in over) or "1"
+        return body + "".join(self.oslash + self.wrap(f.x, e) for f in over)
 
     def _print_ScalarMul(self, e):
         return self.paren(self._print(e.s)) + " " + self.wrap(e.x, e)
+
+
+def _is_rowsum(x):
+    return isinstance(x, MatMul) and isinstance(x.args[-1], Ones) and x.args[-1].cols == 1
+
+
+def _without_last(x):
+    return x.args[0] if len(x.args) == 2 else MatMul(*x.args[:-1])
 
 
 def _negated(term):
@@ -76,7 +103,10 @@ def _negated(term):
 
 class TextPrinter(_Common, StrPrinter):
     """Plain unicode: δ, ⊙, ᵀ, Σₜ, subscripts."""
-    odot, minus, plus = " ⊙ ", " − ", " + "
+    odot, oslash, minus, plus = " ⊙ ", " ⊘ ", " − ", " + "
+
+    def function(self, name):
+        return name
 
     def paren(self, s):
         return "(" + s + ")"
@@ -99,13 +129,24 @@ class TextPrinter(_Common, StrPrinter):
         return "Δ" + (text_sub(time_text(e.var.time)) if isinstance(e.var, Seq) else "")
 
     def _print_Ones(self, e):
-        return "1"
+        if e.rows != 1 and e.cols != 1:
+            return "1 1ᵀ"
+        return "1ᵀ" if e.rows == 1 and e.cols != 1 else "1"
 
     def _print_Zero(self, e):
         return "0"
 
     def _print_Transpose(self, e):
         return self.wrap(e.args[0], e) + "ᵀ"
+
+    def _print_RowSoftmax(self, e):
+        return "softmax(" + self._print(e.x) + ")"
+
+    def _print_LayerNorm(self, e):
+        return "LN(" + self._print(e.x) + ")"
+
+    def _print_RowStd(self, e):
+        return "std(" + self._print(e.x) + ")"
 
     def _print_Fn(self, e):
         return lookup_text(e) + ("′" if e.order else "") + "(" + self._print(e.x) + ")"
@@ -115,7 +156,7 @@ class TextPrinter(_Common, StrPrinter):
             return self.odot.join([self._print(e.x)] * 2)
         if e.p == -1:
             return "(1 ⊘ " + self.wrap(e.x, e) + ")"
-        return self.wrap(e.x, e) + f"^⊙{e.p}"
+        return self.wrap(e.x, e) + (f"^⊙{e.p}" if e.p.is_integer else f"^⊙({e.p})")
 
     def _print_Softmax(self, e):
         return "softmax(" + self._print(e.x) + ")"
@@ -126,7 +167,10 @@ class TextPrinter(_Common, StrPrinter):
 
 class TexPrinter(_Common, LatexPrinter):
     """LaTeX for amsmath: \\odot, ^{\\top}, \\delta."""
-    odot, minus, plus = r" \odot ", " - ", " + "
+    odot, oslash, minus, plus = r" \odot ", r" \oslash ", " - ", " + "
+
+    def function(self, name):
+        return r"\operatorname{" + name + "}"
 
     def paren(self, s):
         return r"\left(" + s + r"\right)"
@@ -149,7 +193,18 @@ class TexPrinter(_Common, LatexPrinter):
         return r"\Delta" + ("_{" + time_latex(e.var.time) + "}" if isinstance(e.var, Seq) else "")
 
     def _print_Ones(self, e):
-        return r"\mathbf{1}"
+        if e.rows != 1 and e.cols != 1:
+            return r"\mathbf{1} \mathbf{1}^{\top}"
+        return r"\mathbf{1}^{\top}" if e.rows == 1 and e.cols != 1 else r"\mathbf{1}"
+
+    def _print_RowSoftmax(self, e):
+        return r"\operatorname{softmax}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_LayerNorm(self, e):
+        return r"\operatorname{LN}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_RowStd(self, e):
+        return r"\operatorname{std}\left(" + self._print(e.x) + r"\right)"
 
     def _print_Zero(self, e):
         return "0"
@@ -164,7 +219,7 @@ class TexPrinter(_Common, LatexPrinter):
     def _print_EPow(self, e):
         if e.p == 2 and _prec(e.x) == PREC_ATOM:
             return self.odot.join([self._print(e.x)] * 2)
-        return "{" + self.wrap(e.x, e) + r"}^{\odot " + str(e.p) + "}"
+        return "{" + self.wrap(e.x, e) + r"}^{\odot " + sp.latex(e.p) + "}"
 
     def _print_Softmax(self, e):
         return r"\operatorname{softmax}\left(" + self._print(e.x) + r"\right)"
