@@ -57,24 +57,34 @@ class _Common:
         c = e.coef
         if c == -1:
             return self.minus.strip() + self.wrap(e.x, e)
-        if _is_rowsum(e.x) and c == 1 / e.x.args[-1].rows:   # (1/d) X 1 is the row mean
-            return self.call("rowmean", _without_last(e.x))
+        sign = self.minus.strip() if c < 0 else ""
+        if isinstance(e.x, MatMul) and _averages(abs(c), e.x):        # (1/d) X 1 is the row mean
+            return sign + self._print_MatMul(e.x, mean=True)
+        if isinstance(e.x, Had):                                      # and so inside a product
+            means = [f for f in e.x.args if isinstance(f, MatMul) and _averages(abs(c), f)]
+            if means:
+                return sign + self.odot.join(self.paren(self._print_MatMul(f, mean=True)) if f is means[0]
+                                             else self.wrap(f, e.x) for f in e.x.args)
         return self.coef(c) + " " + self.wrap(e.x, e)
 
-    def _print_MatMul(self, e):
-        """A product with a column of ones is a row sum, with a row of ones a column sum."""
-        fs, parts = list(e.args), []
-        if isinstance(fs[0], Ones) and fs[0].rows == 1 and len(fs) > 1:
-            parts.append(self.call("colsum", fs[1]))
+    def _print_MatMul(self, e, mean=False):
+        """X 1 (ones with several rows) is a row sum, 1ᵀ X a column sum; a single row or
+        column of ones only repeats what it multiplies (u 1ᵀ, 1 g)."""
+        fs, parts, group = list(e.args), [], []
+        if isinstance(fs[0], Ones) and fs[0].cols != 1 and len(fs) > 1:
+            parts = ([self._print(Ones(fs[0].rows, 1))] if fs[0].rows != 1 else []) \
+                + [self.call("colsum", fs[1])]
             fs = fs[2:]
         for f in fs:
-            if isinstance(f, Ones) and parts:   # X 1 1ᵀ is rowsum(X) 1ᵀ
-                parts = [self.call("rowsum", " ".join(parts), printed=True)]
+            if isinstance(f, Ones) and f.rows != 1 and (group or parts):
+                inner = " ".join(parts + [self.wrap(g, e) for g in group]) if parts \
+                    else self._print(group[0] if len(group) == 1 else MatMul(*group))
+                parts, group = [self.call("rowmean" if mean else "rowsum", inner, printed=True)], []
                 if f.cols != 1:
                     parts.append(self._print(Ones(1, f.cols)))
             else:
-                parts.append(self.wrap(f, e))
-        return " ".join(parts)
+                group.append(f)
+        return " ".join(parts + [self.wrap(g, e) for g in group])
 
     def call(self, name, arg, printed=False):
         return self.function(name) + self.paren(arg if printed else self._print(arg))
@@ -88,12 +98,10 @@ class _Common:
         return self.paren(self._print(e.s)) + " " + self.wrap(e.x, e)
 
 
-def _is_rowsum(x):
-    return isinstance(x, MatMul) and isinstance(x.args[-1], Ones) and x.args[-1].cols == 1
-
-
-def _without_last(x):
-    return x.args[0] if len(x.args) == 2 else MatMul(*x.args[:-1])
+def _averages(c, x):
+    """Is c times the product x a row mean: c = 1/d and x sums d columns (X 1 of d rows)?"""
+    ones = [f for f in x.args[1:] if isinstance(f, Ones) and f.rows != 1]
+    return len(ones) == 1 and c == 1 / ones[0].rows
 
 
 def _negated(term):
