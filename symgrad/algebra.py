@@ -14,8 +14,8 @@ from functools import lru_cache, reduce
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
-                  Softmax, TimeSum, Transpose)
+from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
+                  Scale, Softmax, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .tensor import Tensor
 
@@ -252,6 +252,8 @@ def transpose(x):
         return smul(x.s, transpose(x.x))
     if isinstance(x, TimeSum):
         return timesum(transpose(x.x))
+    if isinstance(x, HeadSum):
+        return headsum(transpose(x.x))
     return Transpose(x)
 
 
@@ -296,6 +298,13 @@ def timesum(x):
     return scale(c, TimeSum(core))
 
 
+def headsum(x):
+    c, core = split_coef(x)
+    if isinstance(core, Zero):
+        return core
+    return scale(c, HeadSum(core))
+
+
 def sum_all(x):
     """Σ of all entries of x, as 1ᵀ x 1."""
     return matmul(Ones(ONE, x.rows), x, Ones(x.cols, ONE))
@@ -331,6 +340,8 @@ def rebuild(expr, memo=None):
         out = softmax(r(expr.x))
     elif isinstance(expr, TimeSum):
         out = timesum(r(expr.x))
+    elif isinstance(expr, HeadSum):
+        out = headsum(r(expr.x))
     elif isinstance(expr, (RowSoftmax, LayerNorm, RowStd)):
         out = expr.func(r(expr.x), *expr.args[1:])
     else:

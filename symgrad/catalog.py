@@ -48,7 +48,8 @@ def model(name, **options):
 
 
 def reference(name, options):
-    """The hand-written reference module for a model with these options, or None.
+    """The hand-written reference for a model with these options: a module name, a pair
+    (module name, keyword options for it), or None.
 
     A catalog module gives REFERENCE, or reference(**options) where it depends on them."""
     mod = entry(name)

@@ -4,6 +4,7 @@ forward, and the model's hand-written NumPy reference implementation.
 Relative error is ``max|a − b| / max(max|a|, max|b|, tiny)``, in float64, fixed seeds.
 """
 import importlib
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +123,22 @@ class Report:
         return max(errs + ([self.forward_ref] if self.forward_ref is not None else []), default=None)
 
 
+def _reference_module(reference):
+    """A module, a module name, or (module name, options) for a reference with options."""
+    if isinstance(reference, tuple):
+        module, options = importlib.import_module(reference[0]), reference[1]
+        return SimpleNamespace(forward=lambda p, i: module.forward(p, i, **options),
+                               vjp=lambda p, i, c: module.vjp(p, i, c, **options))
+    return importlib.import_module(reference) if isinstance(reference, str) else reference
+
+
+def _reference_name(reference):
+    if isinstance(reference, tuple):
+        opts = ", ".join(f"{k}={v}" for k, v in reference[1].items())
+        return f"{reference[0]}({opts})"
+    return getattr(reference, "__name__", reference)
+
+
 def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
     """Compare the compiled gradients with finite differences and with the reference module."""
     compiled = derivation.compile()
@@ -130,14 +147,14 @@ def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
     fd = finite_differences(compiled, params, inputs, cot)
     ref_grads, forward_ref = {}, None
     if reference is not None:
-        ref = importlib.import_module(reference) if isinstance(reference, str) else reference
+        ref = _reference_module(reference)
         ours, theirs = compiled.forward(params, inputs), ref.forward(params, inputs)
         forward_ref = max(rel_err(ours[k], theirs[k]) for k in ours)
         ref_grads = ref.vjp(params, inputs, cot)
     rows = [Row(k, rel_err(grads[k], fd[k]), rel_err(grads[k], ref_grads[k]) if k in ref_grads else None)
             for k in fd]
     report = Report(derivation.model.name, rows, forward_ref, dict(sizes), T, B, seed,
-                    getattr(reference, "__name__", reference))
+                    _reference_name(reference))
     missing = sorted(set(fd) - set(grads))
     if missing:
         report.problems.append(f"no gradient for {', '.join(missing)}")

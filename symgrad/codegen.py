@@ -18,8 +18,8 @@ from sympy.printing.numpy import NumPyPrinter
 from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
-from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
-                  Softmax, TimeSum, Transpose)
+from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
+                  Scale, Softmax, TimeSum, Transpose)
 from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero
 
 RUNTIME = '''
@@ -115,7 +115,7 @@ class _Code(NumPyPrinter):
     def code(self, e, parent=None):
         s = self._print(e)
         simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, RowSoftmax, LayerNorm, RowStd,
-                                         MatMul, TimeSum))
+                                         MatMul, TimeSum, HeadSum))
         return s if simple or parent is None else "(" + s + ")"
 
     def _index(self, time):
@@ -227,10 +227,15 @@ class _Code(NumPyPrinter):
         inner = _Code(self.lag, "all")
         return "np.sum(" + inner._print(e.x) + ", axis=0)"
 
+    def _print_HeadSum(self, e):
+        return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
 
-def _user_dims(sym):
-    """The shape a user's array has: a vector, row or column, is 1-D; a 1×1 is a scalar."""
-    return [d for d in sym.shape if d != 1]
+
+def _user_dims(sym, heads=None):
+    """The shape a user's array has: a vector, row or column, is 1-D; a 1×1 is a scalar;
+    a per-head parameter has the heads first."""
+    first = [heads] if heads is not None and isinstance(sym, Sym) and sym.per_head else []
+    return first + [d for d in sym.shape if d != 1]
 
 
 def _batched(e):
@@ -279,7 +284,7 @@ class _Writer:
     def signature(self):
         m = self.m
         lead = ("T", "B") if self.seq else ("B",)
-        dims = lambda s: tuple(str(x) for x in _user_dims(s))  # noqa: E731
+        dims = lambda s: tuple(str(x) for x in _user_dims(s, m.head_dim))  # noqa: E731
         return {
             "SIZES": tuple(m.dims_),
             "PARAMS": {p.name: dims(p) for p in m.params},
@@ -300,7 +305,7 @@ class _Writer:
         for s in self.m.params + self.m.inputs + self.m.targets:
             src = "params" if s.role == "param" else "inputs"
             off = 0 if s.role == "param" else (2 if self.seq else 1)
-            for i, d in enumerate(_user_dims(s)):
+            for i, d in enumerate(_user_dims(s, self.m.head_dim)):
                 if isinstance(d, sp.Symbol):
                     self.emit(f"sizes.setdefault({str(d)!r}, np.shape({src}[{s.name!r}])[{off + i}])")
         self.emit("return sizes")
@@ -318,25 +323,31 @@ class _Writer:
         self.emit("return params")
 
     def unpack(self):
-        """Local variables for sizes, parameters (vectors as columns) and padded inputs."""
+        """Local variables for sizes, and every array in its math shape: parameters as
+        (h,) r×c, data as (T, B) or (B, 1 head) r×c, sequences padded by the lag."""
         m, K = self.m, self.lag
         self.emit("sizes = _sizes(params, inputs)")
         for d in m.dims_:
             self.emit(f"{d} = sizes[{d!r}]")
-        for p in m.params:
-            axis = "[:, None]" if p.shape[1] == 1 else "[None, :]" if p.shape[0] == 1 else ""
-            self.emit(f"{p.name} = np.asarray(params[{p.name!r}], dtype=float){axis}")
-        for s in m.inputs + m.targets:
-            col = "[..., None]" if s.shape[1] == 1 else ""
-            arr = f"np.asarray(inputs[{s.name!r}], dtype=float){col}"
-            self.emit(f"{s.name} = _pad({arr}, {K})" if self.seq else f"{s.name} = {arr}")
-        for s in m.symbols("causal"):
-            self.emit(f"{s.name} = _causal({self.shape(s)[0]})")
         first = (m.inputs + m.targets)[0].name
-        if self.seq:
-            self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
-        else:
-            self.emit(f"B_ = np.shape(inputs[{first!r}])[0]")
+        self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]" if self.seq
+                  else f"B_ = np.shape(inputs[{first!r}])[0]")
+        for p in m.params:
+            self.emit(f"{p.name} = np.reshape(np.asarray(params[{p.name!r}], dtype=float), "
+                      f"{self.internal(p)})")
+        for x in m.inputs + m.targets:
+            arr = f"np.reshape(np.asarray(inputs[{x.name!r}], dtype=float), {self.internal(x)})"
+            self.emit(f"{x.name} = _pad({arr}, {K})" if self.seq else f"{x.name} = {arr}")
+        for x in m.symbols("causal"):
+            self.emit(f"{x.name} = _causal({self.shape(x)[0]})")
+
+    def internal(self, sym, lead=None):
+        """The code of the array shape a symbol has inside the generated functions."""
+        if lead is None:
+            lead = () if sym.role in ("param", "causal") else ("T_", "B_") if self.seq else ("B_",)
+        heads = ((str(self.m.head_dim),) if sym.per_head else ("1",)) \
+            if self.m.head_dim is not None and (sym.role != "param" or sym.per_head) else ()
+        return "(" + ", ".join(list(lead) + list(heads) + list(self.shape(sym))) + ",)"
 
     def forward_fn(self):
         m, K = self.m, self.lag
@@ -371,6 +382,8 @@ class _Writer:
         self.emit("def forward(params, inputs):", 0)
         self.emit('"""The model\'s outputs for a batch."""')
         self.emit("v = _forward_values(params, inputs)")
+        if m.dims_:
+            self.emit(", ".join(m.dims_) + ", = " + ", ".join(f"v[{d!r}]" for d in m.dims_) + ",")
         self.emit("return {" + ", ".join(f"{o!r}: {self.output_value(o)}" for o in m.outputs) + "}")
 
     def recurrence(self, eqs, prefix):
@@ -414,9 +427,16 @@ class _Writer:
     def output_value(self, o):
         sym, K = self.m.declared[o], self.lag
         arr = f"v[{o!r}]" + (f"[{K}:{K} + v['T_']]" if isinstance(sym, Seq) else "")
-        if o == self.m.loss_name:
-            return f"{arr}[..., 0, 0]"
-        return f"{arr}[..., 0]" if sym.shape[1] == 1 else arr
+        lead = "(v['T_'], v['B_'])" if isinstance(sym, Seq) else "(v['B_'],)"
+        return f"np.reshape({arr}, {lead} + {self.user(sym)})"
+
+    def user(self, sym):
+        """The code of a symbol's user-facing trailing shape: vectors 1-D, scalars ()."""
+        dims = [self.shape_of(d) for d in _user_dims(sym)]
+        return "(" + "".join(d + ", " for d in dims) + ")"
+
+    def shape_of(self, d):
+        return _Code(self.lag, "static")._dim(d)
 
     def vjp_fn(self):
         m, d, K = self.m, self.d, self.lag
@@ -432,8 +452,8 @@ class _Writer:
             if o == m.loss_name:
                 continue
             sym = m.declared[o]
-            col = "[..., None]" if sym.shape[1] == 1 else ""
-            src = f"np.asarray(cotangents[{o!r}], dtype=float){col}"
+            lead = ("T_", "B_") if isinstance(sym, Seq) else ("B_",)
+            src = f"np.reshape(np.asarray(cotangents[{o!r}], dtype=float), {self.internal(sym, lead)})"
             self.emit(f"Δ{o} = _pad({src}, {K})" if isinstance(sym, Seq) else f"Δ{o} = {src}")
         seq_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Seq)]
         static_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Sym)]
@@ -469,9 +489,9 @@ class _Writer:
             self.emit("return grads")
 
     def to_user(self, val, sym, lead):
-        """A batched value in the user's layout: the column axis of a vector dropped."""
-        val = f"np.broadcast_to({val}, {lead} + ({self.shape(sym)[0]}, {self.shape(sym)[1]}))"
-        return f"{val}[..., 0].copy()" if sym.shape[1] == 1 else f"{val}.copy()"
+        """A batched value in the user's layout (a shared value has head axis 1)."""
+        full = f"np.broadcast_to({val}, {self.internal(sym, lead.strip('()').rstrip(',').split(', '))})"
+        return f"np.reshape({full}, {lead} + {self.user(sym)}).copy()"
 
     def param_grad(self, name, rhs, lead):
         """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
@@ -482,7 +502,7 @@ class _Writer:
             per_row = isinstance(core, TimeSum) or not self.seq
             body = core.x if isinstance(core, TimeSum) else core
             p = _Code(self.lag, mode if per_row else "static")
-            if not per_row:
+            if not per_row or self.m.declared[name].per_head:
                 code = p.code(body)
             elif isinstance(body, MatMul) and _batched(body):
                 left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
@@ -490,7 +510,10 @@ class _Writer:
             else:
                 code = f"_lead_sum({p.code(body)}, {lead})"
             parts.append(code if coef == 1 else f"{p._coef(coef)} * {code}")
-        return f"np.reshape({' + '.join(parts)}, np.shape(params[{name!r}]))"
+        total = " + ".join(parts)
+        if self.m.declared[name].per_head:    # one gradient per head: sum the batch only
+            total = f"np.sum(np.broadcast_to({total}, {self.internal(self.m.declared[name], ['B_'])}), axis=0)"
+        return f"np.reshape({total}, np.shape(params[{name!r}]))"
 
 
 def _step_reads(expr, prefix):

@@ -13,7 +13,7 @@ from time import perf_counter
 
 import sympy as sp
 
-from .algebra import (add, ckey, expand_derivatives, factor_common, split_coef, substitute,
+from .algebra import (add, expand_derivatives, factor_common, headsum, split_coef, substitute,
                       timesum)
 from .errors import ModelError
 from .ops import Fn, Had, Add
@@ -131,11 +131,13 @@ def _routes(model):
         routes[name].append(Route("output", 0, seed, isinstance(sym, Seq)))
     for d in model.definitions:
         per_step = isinstance(d.symbol, Seq)
+        per_head = isinstance(d.symbol, Sym) and d.symbol.per_head
         for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol):
             if isinstance(leaf, Seq):
                 routes[leaf.name].append(Route(d.name, leaf.offset, shift(cot, -leaf.offset)))
-            else:
-                routes[leaf.name].append(Route(d.name, 0, cot, per_step))
+            else:   # a symbol shared by all heads collects Σᵢ of what each head sends it
+                term = headsum(cot) if per_head and not leaf.per_head else cot
+                routes[leaf.name].append(Route(d.name, 0, term, per_step))
     return routes
 
 

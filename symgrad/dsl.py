@@ -9,7 +9,7 @@ from .symbols import Ones
 
 __all__ = ["Model", "activation", "cross_entropy", "exp", "gelu", "layernorm", "log", "ones",
            "relu", "rowstd", "rowsum", "sigma", "softmax", "softmax_rows", "squared_error",
-           "sum_all", "sum_t", "tanh"]
+           "sum_all", "sum_heads", "sum_t", "tanh"]
 
 
 def activation(name, impl):
@@ -27,6 +27,7 @@ softmax = algebra.softmax
 softmax_rows = algebra.row_softmax
 gelu = activation("gelu", "gelu")
 sum_t = algebra.timesum
+sum_heads = algebra.headsum
 sum_all = algebra.sum_all
 rowsum = algebra.rowsum
 

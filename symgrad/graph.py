@@ -20,7 +20,7 @@ import sympy as sp
 
 from . import algebra
 from .errors import ModelError, ShapeError
-from .ops import TimeSum
+from .ops import HeadSum, TimeSum
 from .symbols import Delta, Seq, Sym, t
 from .tensor import Tensor
 
@@ -55,6 +55,7 @@ class Model:
     outputs: list = field(default_factory=list)
     loss_name: str | None = None
     direction: dict = field(default_factory=dict)
+    head_dim: object = None
     _built: bool = False
 
     # -- declarations -------------------------------------------------------
@@ -67,8 +68,18 @@ class Model:
             out.append(self.dims_[name])
         return tuple(out) if len(out) != 1 else out[0]
 
-    def param(self, name, rows, cols=1):
-        return self._declare(Sym(name, rows, cols, "param"))
+    def heads(self, name):
+        """The number of attention heads, a size; per-head symbols carry the index i."""
+        if self.sequence:
+            raise ModelError(f"model {self.name}: heads are for models whose rows are positions")
+        self.head_dim = self.dims(name)
+        return self.head_dim
+
+    def param(self, name, rows, cols=1, per_head=False):
+        """A parameter; ``per_head`` gives one per attention head (Wᵢ^Q)."""
+        if per_head and self.head_dim is None:
+            raise ModelError(f"parameter {name}: declare the heads first, M.heads(\"h\")")
+        return self._declare(Sym(name, rows, cols, "param", per_head))
 
     def input(self, name, rows, cols=1):
         return self._declare(self._leaf(name, rows, cols, "input"))
@@ -107,7 +118,7 @@ class Model:
         if any(d.name == name for d in self.definitions):
             raise ModelError(f"equation {name}: {name} is defined twice")
         static = not self.sequence or not _reads_steps(rhs)
-        sym = (Sym(name, *rhs.shape, "node") if static
+        sym = (Sym(name, *rhs.shape, "node", per_head=_reads_heads(rhs)) if static
                else Seq(name, t, *rhs.shape, "node"))
         if isinstance(node, str):
             self._check_name(name, "node")
@@ -193,7 +204,9 @@ class Model:
             known = self.declared.get(leaf.name)
             if known is None:
                 raise ModelError(f"equation {d.name}: unknown symbol {leaf.name}")
-            if known.role != leaf.role or known.shape != leaf.shape:
+            same = (known == leaf if isinstance(leaf, Sym)
+                    else known.role == leaf.role and known.shape == leaf.shape)
+            if not same:
                 raise ModelError(f"equation {d.name}: {leaf.name} does not match its declaration")
             if known.role == "node" and leaf.name not in defined:
                 raise ModelError(f"equation {d.name}: {leaf.name} is never defined")
@@ -274,6 +287,15 @@ def _seq_leaves(expr, inside_sum=True):
 
 def _reads_steps(rhs):
     return bool(_seq_leaves(rhs, inside_sum=False))
+
+
+def _reads_heads(expr):
+    """Does expr read a per-head symbol outside a sum over the heads?"""
+    if isinstance(expr, Sym):
+        return expr.per_head
+    if isinstance(expr, HeadSum):
+        return False
+    return any(_reads_heads(a) for a in expr.args if isinstance(a, Tensor))
 
 
 def _current_reads(rhs):

@@ -110,6 +110,12 @@ class RowStd(Tensor):
     shape = property(lambda self: (self.args[0].shape[0], sp.Integer(1)))
 
 
+class HeadSum(Tensor):
+    """Σᵢ X over the attention heads i = 1…h."""
+    x = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+
 class TimeSum(Tensor):
     """Σ_t X over the steps t = 1…T of a sequence."""
     x = property(lambda self: self.args[0])

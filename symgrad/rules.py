@@ -10,8 +10,8 @@ import sympy as sp
 from .algebra import (add, epow, fn, had, layernorm, matmul, neg, rowstd, rowsum, scale, smul,
                       spread, sum_all, transpose)
 from .functions import lookup
-from .ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
-                  Softmax, TimeSum, Transpose)
+from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
+                  Scale, Softmax, TimeSum, Transpose)
 
 
 def _matmul(e, g, out):
@@ -74,4 +74,5 @@ VJP = {
     LayerNorm: _layernorm,
     RowStd: _rowstd,
     TimeSum: lambda e, g, out: [(e.x, g)],
+    HeadSum: lambda e, g, out: [(e.x, g)],
 }

@@ -16,14 +16,17 @@ class Sym(Tensor):
     """A symbol without time index: a parameter, or an input/node of a feed-forward model.
 
     Roles: param, input, target, onehot (a target that sums to one), mask (an additive
-    0/−∞ mask given with the data), causal (the constant causal mask), node."""
+    0/−∞ mask given with the data), causal (the constant causal mask), node. A per-head
+    symbol (Qᵢ, Wᵢ^Q) stands for one matrix per attention head i."""
 
-    def __new__(cls, name, rows, cols, role):
-        return super().__new__(cls, _str(name), _dim(rows), _dim(cols), _str(role))
+    def __new__(cls, name, rows, cols, role, per_head=False):
+        return super().__new__(cls, _str(name), _dim(rows), _dim(cols), _str(role),
+                               sp.Integer(int(per_head)))
 
     name = property(lambda self: self.args[0].name)
     shape = property(lambda self: (self.args[1], self.args[2]))
     role = property(lambda self: self.args[3].name)
+    per_head = property(lambda self: bool(self.args[4]))
 
 
 class Seq(Tensor):

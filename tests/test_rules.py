@@ -8,8 +8,8 @@ import symgrad
 from symgrad import rules
 from symgrad.check import check
 from symgrad.dsl import (Model, cross_entropy, exp, gelu, layernorm, log, ones, relu, rowstd, sigma,
-                         softmax, softmax_rows, squared_error, sum_all, sum_t, tanh)
-from symgrad.ops import (Add, EPow, Fn, Had, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
+                         softmax, softmax_rows, squared_error, sum_all, sum_heads, sum_t, tanh)
+from symgrad.ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
                          Softmax, TimeSum, Transpose)
 
 SIZES = {"m": 3, "n": 4}
@@ -75,6 +75,19 @@ def test_matrix_rule_against_finite_differences(name):
     assert {"W", "X"} <= {r.array for r in report.rows}
 
 
+def test_sum_over_heads():
+    """Per-head parameters get per-head gradients; the shared input gets Σᵢ over the heads."""
+    M = Model("heads")
+    T, d, k = M.dims("T d k")
+    h = M.heads("h")
+    X, R = M.input("X", T, d), M.target("R", T, d)
+    A, C = M.param("A", d, k, per_head=True), M.param("C", k, d, per_head=True)
+    Z = M.define("Z", tanh(X @ A))
+    M.loss(M.define("L", sum_all(sum_heads(Z @ C) * R)))
+    report = check(symgrad.derive(M), {"T": 3, "d": 4, "k": 2, "h": 3}, B=2)
+    assert report.passed and {r.array for r in report.rows} == {"A", "C", "X"}
+
+
 def test_sum_over_time():
     M = Model("time", sequence=True)
     m, n = M.dims("m n")
@@ -93,10 +106,10 @@ def test_every_rule_is_exercised_here():
     for model in models:
         for d in model.build().definitions:
             used |= {type(e) for e in _walk(d.rhs)}
-    used.add(TimeSum)  # test_sum_over_time
+    used |= {TimeSum, HeadSum}  # test_sum_over_time, test_sum_over_heads
     assert set(rules.VJP) <= used, set(rules.VJP) - used
     assert set(rules.VJP) == {Add, Scale, MatMul, Had, Transpose, ScalarMul, Fn, EPow, Softmax,
-                              RowSoftmax, LayerNorm, RowStd, TimeSum}
+                              RowSoftmax, LayerNorm, RowStd, TimeSum, HeadSum}
 
 
 def _walk(e):

@@ -35,27 +35,39 @@ def _parts(name):
     return m.group("stem"), m.group("acc"), sub, m.group("sup") or ""
 
 
-def text_name(name, time=None):
+def _head_parts(sub, head):
+    """Per head, Vaswani's W^Q_i: a capital-letter subscript goes up, the head index i down."""
+    if not head:
+        return sub, ""
+    return ("i", sub) if len(sub) == 1 and sub.isupper() else (",".join(filter(None, (sub, "i"))), "")
+
+
+def text_name(name, time=None, head=False):
     stem, acc, sub, sup = _parts(name)
+    sub, upper = _head_parts(sub, head)
     stem = GREEK.get(stem, (stem,))[0]
     if acc:
         stem = unicodedata.normalize("NFC", stem + ACCENTS[acc][0])
     subs = ",".join(s for s in (sub, time_text(time)) if s)
     if subs:  # letter subscripts stay W_z (unicode has ᵢ but no z), steps and digits go low
-        stem += text_sub(subs) if sub.isdigit() or not sub else "_" + subs
+        plain = sub.isdigit() or not sub or (head and sub == "i")
+        stem += text_sub(subs) if plain else "_" + subs
+    stem += "^" + upper if upper else ""
     return stem + "⁽" + sup.translate(SUP) + "⁾" if sup else stem
 
 
-def latex_name(name, time=None):
+def latex_name(name, time=None, head=False):
     stem, acc, sub, sup = _parts(name)
+    sub, upper = _head_parts(sub, head)
     stem = GREEK.get(stem, (None, stem))[1]
     if acc:
         stem = ACCENTS[acc][1] + "{" + stem + "}"
     subs = [s for s in (sub, time_latex(time)) if s]
     out = stem + "_{" + ",".join(subs) + "}" if subs else stem
+    tags = [upper] if upper else []
     if sup:
-        out += "^{(" + "".join(SUP_LATEX.get(c, c) for c in sup).strip() + ")}"
-    return out
+        tags.append("(" + "".join(SUP_LATEX.get(c, c) for c in sup).strip() + ")")
+    return out + "^{" + "".join(tags) + "}" if tags else out
 
 
 def text_sub(s):

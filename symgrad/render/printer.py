@@ -9,7 +9,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..functions import lookup
-from ..ops import Add, EPow, Fn, Had, MatMul, ScalarMul, Scale, TimeSum
+from ..ops import Add, EPow, Fn, Had, HeadSum, MatMul, ScalarMul, Scale, TimeSum
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .names import latex_name, text_name, text_sub, time_latex, time_text
 
@@ -21,7 +21,7 @@ def _prec(e):
         return PREC_ADD
     if isinstance(e, Scale):
         return PREC_NEG
-    if isinstance(e, TimeSum):
+    if isinstance(e, (TimeSum, HeadSum)):
         return PREC_NEG
     if isinstance(e, (MatMul, Had, ScalarMul)):
         return PREC_PROD
@@ -123,7 +123,7 @@ class TextPrinter(_Common, StrPrinter):
         return sp.sstr(c).replace("sqrt", "√").replace("*", "·")
 
     def _print_Sym(self, e):
-        return text_name(e.name)
+        return text_name(e.name, head=e.per_head)
 
     def _print_Seq(self, e):
         return text_name(e.name, e.time)
@@ -172,6 +172,9 @@ class TextPrinter(_Common, StrPrinter):
     def _print_TimeSum(self, e):
         return "Σₜ " + self.wrap(e.x, e)
 
+    def _print_HeadSum(self, e):
+        return "Σᵢ " + self.wrap(e.x, e)
+
 
 class TexPrinter(_Common, LatexPrinter):
     """LaTeX for amsmath: \\odot, ^{\\top}, \\delta."""
@@ -187,7 +190,7 @@ class TexPrinter(_Common, LatexPrinter):
         return sp.latex(c)
 
     def _print_Sym(self, e):
-        return latex_name(e.name)
+        return latex_name(e.name, head=e.per_head)
 
     def _print_Seq(self, e):
         return latex_name(e.name, e.time)
@@ -234,6 +237,9 @@ class TexPrinter(_Common, LatexPrinter):
 
     def _print_TimeSum(self, e):
         return r"\sum_{t} " + self.wrap(e.x, e)
+
+    def _print_HeadSum(self, e):
+        return r"\sum_{i} " + self.wrap(e.x, e)
 
 
 def lookup_text(e):
