@@ -17,13 +17,13 @@ def build():
     M = Model("layernorm", title="Layer normalization", source=SOURCE)
     T, d = M.dims("T d_model")
     X = M.input("X", T, d)
-    M.output(normalized(M, X, "", T))
+    M.output(normalized(M, X, "", "Y"))
     return M
 
 
-def normalized(M, X, tag, T):
-    """X̂ = LN(X) and Y = X̂ ⊙ (1 γ) + 1 β, as nodes xhat and Y (with tag), γ, β row vectors."""
-    d = X.cols
+def normalized(M, X, tag, out):
+    """X̂ = LN(X) and out = X̂ ⊙ (1 γ) + 1 β as nodes, γ and β row vectors (names + tag)."""
+    T, d = X.shape
     gamma, beta = M.param("gamma" + tag, 1, d), M.param("beta" + tag, 1, d)
     xhat = M.define("Xhat" + tag, layernorm(X, EPS))
-    return M.define("Y" + tag, xhat * (ones(T) @ gamma) + ones(T) @ beta)
+    return M.define(out, xhat * (ones(T) @ gamma) + ones(T) @ beta)

@@ -49,7 +49,7 @@ def attend_vjp(Q, K, V, P, dO):
     dP = dO @ np.swapaxes(V, -1, -2)
     dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
     scale = 1.0 / np.sqrt(Q.shape[-1])
-    return dS @ K * scale, np.swapaxes(dS, -1, -2) @ Q, dV
+    return dS @ K * scale, np.swapaxes(dS, -1, -2) @ Q * scale, dV
 
 
 def _arrays(inputs):

@@ -9,7 +9,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..functions import lookup
-from ..ops import Add, EPow, Fn, Had, HeadSum, MatMul, ScalarMul, Scale, TimeSum
+from ..ops import Add, EPow, Fn, Had, HeadSum, MatMul, ScalarMul, Scale, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .names import latex_name, text_name, text_sub, time_latex, time_text
 
@@ -157,6 +157,8 @@ class TextPrinter(_Common, StrPrinter):
         return "std(" + self._print(e.x) + ")"
 
     def _print_Fn(self, e):
+        if isinstance(e.x, Transpose):     # f(Zᵀ) = f(Z)ᵀ reads better
+            return self._print(Fn(e.name, e.impl, e.x.args[0], e.order)) + "ᵀ"
         return lookup_text(e) + ("′" if e.order else "") + "(" + self._print(e.x) + ")"
 
     def _print_EPow(self, e):
@@ -224,6 +226,8 @@ class TexPrinter(_Common, LatexPrinter):
         return "{" + self.wrap(e.args[0], e) + r"}^{\top}"
 
     def _print_Fn(self, e):
+        if isinstance(e.x, Transpose):
+            return "{" + self._print(Fn(e.name, e.impl, e.x.args[0], e.order)) + r"}^{\top}"
         name = lookup_latex(e)
         return name + ("'" if e.order else "") + r"\left(" + self._print(e.x) + r"\right)"
 
