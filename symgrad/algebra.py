@@ -15,7 +15,7 @@ import sympy as sp
 
 from .errors import ShapeError
 from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, TimeSum, Transpose)
+                  Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .tensor import Tensor
 
@@ -251,7 +251,7 @@ def transpose(x):
     if isinstance(x, ScalarMul):
         return smul(x.s, transpose(x.x))
     if isinstance(x, TimeSum):
-        return timesum(transpose(x.x))
+        return timesum(transpose(x.x), x.axis)
     if isinstance(x, HeadSum):
         return headsum(transpose(x.x))
     return Transpose(x)
@@ -291,11 +291,25 @@ def softmax(x):
     return Softmax(x)
 
 
-def timesum(x):
+def timesum(x, axis=None):
+    """Σ over the steps of x's time axis (the one its time-indexed symbols share)."""
     c, core = split_coef(x)
     if isinstance(core, Zero):
         return core
-    return scale(c, TimeSum(core))
+    if axis is None:
+        axes = {s.axis_name for s in core.atoms(Seq)}
+        axis = axes.pop() if len(axes) == 1 else "t"
+    return scale(c, TimeSum(core, axis))
+
+
+def stack(x, axis, length):
+    if x.cols != 1:
+        raise ShapeError(f"stacking {x} ({shape_str(x.shape)}): only column vectors stack into rows")
+    return Stack(x, axis, length)
+
+
+def step_row(g, time, axis):
+    return StepRow(g, time, axis)
 
 
 def headsum(x):
@@ -339,7 +353,11 @@ def rebuild(expr, memo=None):
     elif isinstance(expr, Softmax):
         out = softmax(r(expr.x))
     elif isinstance(expr, TimeSum):
-        out = timesum(r(expr.x))
+        out = timesum(r(expr.x), expr.axis)
+    elif isinstance(expr, Stack):
+        out = stack(r(expr.x), expr.axis, expr.length)
+    elif isinstance(expr, StepRow):
+        out = step_row(r(expr.g), expr.time, expr.axis)
     elif isinstance(expr, HeadSum):
         out = headsum(r(expr.x))
     elif isinstance(expr, (RowSoftmax, LayerNorm, RowStd)):

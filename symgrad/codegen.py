@@ -19,8 +19,8 @@ from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
 from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, TimeSum, Transpose)
-from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero
+                  Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero, step_variable
 
 RUNTIME = '''
 def _sigmoid(x):
@@ -46,20 +46,20 @@ def _mm(a, b):
 
 
 def _lead_sum(x, lead):
-    """Sum over the leading (step and batch) axes; a value the same for every row counts once per row."""
-    if x.ndim == 2:
-        return x * float(np.prod(lead))
+    """Sum over the leading (step and batch) axes; a value missing some of them (the same for
+    every step, or for every row) is repeated over them first."""
+    if x.ndim < len(lead) + 2:
+        x = np.broadcast_to(x, tuple(lead) + x.shape[-2:])
     return x.reshape(-1, *x.shape[-2:]).sum(axis=0)
 
 
 def _mm_sum(a, b, lead):
-    """Σ over the leading axes of a b, as one matrix product over all rows."""
-    na = a.ndim - 2
-    if na and b.ndim - 2 == na:
-        axes = list(range(na))
-        return np.tensordot(a, b, axes=(axes + [na + 1], axes + [na]))
-    return _lead_sum(_mm(a, b), lead) if not (na or b.ndim - 2) else _mm(_lead_sum(a, lead) if na else a,
-                                                                          _lead_sum(b, lead) if b.ndim > 2 else b)
+    """Σ over the leading axes of a b: one matrix product over all rows when a and b have the
+    same leading axes, else the broadcast product, summed."""
+    if a.ndim == b.ndim > 2 and a.shape[:-2] == b.shape[:-2]:
+        axes = list(range(a.ndim - 2))
+        return np.tensordot(a, b, axes=(axes + [a.ndim - 1], axes + [a.ndim - 2]))
+    return _lead_sum(_mm(a, b), lead)
 
 
 def _softmax(x):
@@ -97,6 +97,16 @@ def _causal(n):
     return np.triu(np.full((n, n), -np.inf), k=1)
 
 
+def _stack(x):
+    """The steps of a sequence (L, …, n, 1) as the rows of matrices (…, L, n)."""
+    return np.moveaxis(x[..., 0], 0, -2)
+
+
+def _step_rows(g):
+    """Each row of matrices (…, L, n) back as a step's column (L, …, n, 1)."""
+    return np.moveaxis(g, -2, 0)[..., None]
+
+
 def _pad(x, k):
     """A sequence (T, …) with k zero steps before and after."""
     z = np.zeros((k,) + x.shape[1:])
@@ -108,31 +118,33 @@ class _Code(NumPyPrinter):
     """Prints a symgrad expression as NumPy code in one of three contexts:
     ``step`` (inside the loop over t, index ``s``), ``all`` (every step at once), ``static``."""
 
-    def __init__(self, lag, mode):
+    def __init__(self, lag, mode, lengths=None):
         super().__init__({"fully_qualified_modules": True})
         self.lag, self.mode = lag, mode
+        self.lengths = lengths or {"t": ("T_", T)}   # axis → (runtime variable, length symbol)
 
     def code(self, e, parent=None):
         s = self._print(e)
         simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, RowSoftmax, LayerNorm, RowStd,
-                                         MatMul, TimeSum, HeadSum))
+                                         MatMul, TimeSum, HeadSum, Stack, StepRow))
         return s if simple or parent is None else "(" + s + ")"
 
-    def _index(self, time):
-        k = time - sp.Symbol("t", integer=True)
+    def _index(self, time, axis):
+        k = time - step_variable(axis)
         if k.is_Integer:
             k = int(k)
             if self.mode == "step":
-                return f"[s{k:+d}]" if k else "[s]"
-            return f"[{self.lag + k}:{self.lag + k}+T_]"
-        index = (time + self.lag - 1).xreplace({T: sp.Symbol("T_")})  # the step T+1 is index T_+1
+                return f"[_t{k:+d}]" if k else "[_t]"
+            return f"[{self.lag + k}:{self.lag + k}+{self.lengths[axis][0]}]"
+        runtime = {length: sp.Symbol(var) for var, length in self.lengths.values()}
+        index = (time + self.lag - 1).xreplace(runtime)   # the step T+1 is index T_+1
         return f"[{sp.sstr(index)}]"
 
     def _print_Sym(self, e):
         return e.name
 
     def _print_Seq(self, e):
-        return e.name + self._index(e.time)
+        return e.name + self._index(e.time, e.axis_name)
 
     def _print_Delta(self, e):
         return "δ" + self._print(e.var)
@@ -224,8 +236,15 @@ class _Code(NumPyPrinter):
         return "_softmax(" + self._print(e.x) + ")"
 
     def _print_TimeSum(self, e):
-        inner = _Code(self.lag, "all")
+        inner = _Code(self.lag, "all", self.lengths)
         return "np.sum(" + inner._print(e.x) + ", axis=0)"
+
+    def _print_Stack(self, e):
+        return "_stack(" + _Code(self.lag, "all", self.lengths)._print(e.x) + ")"
+
+    def _print_StepRow(self, e):
+        rows = "_step_rows(" + self._print(e.g) + ")"
+        return rows + (f"[_t - {self.lag}]" if self.mode == "step" else "")
 
     def _print_HeadSum(self, e):
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
@@ -250,6 +269,10 @@ class _Writer:
         self.lag = self.m.max_lag
         self.seq = self.m.sequence
         self.lines = []
+        # each time axis: the variable its length has at run time (T_ for t), and its symbol
+        self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
+        if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
+            raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
         for name in self.m.states:
             if name + "0" in self.m.declared:
                 raise ModelError(f"model {self.m.name}: {name}0 names both a symbol and "
@@ -258,9 +281,16 @@ class _Writer:
     def emit(self, line="", depth=1):
         self.lines.append("    " * depth + line if line else "")
 
+    def printer(self, mode):
+        return _Code(self.lag, mode, self.lengths)
+
     def shape(self, sym):
-        p = _Code(self.lag, "static")
+        p = self.printer("static")
         return tuple(p._dim(x) for x in sym.shape)
+
+    def lead(self, sym):
+        """The leading axes a symbol's values have: (length of its axis, batch) or (batch,)."""
+        return (self.lengths[sym.axis_name][0], "B_") if isinstance(sym, Seq) else ("B_",)
 
     # -- module parts -----------------------------------------------------------
     def module(self):
@@ -283,17 +313,18 @@ class _Writer:
 
     def signature(self):
         m = self.m
-        lead = ("T", "B") if self.seq else ("B",)
+        lead = lambda s: (("T" if s.axis_name == "t" else str(m.axes[s.axis_name])), "B") \
+            if isinstance(s, Seq) else ("B",)  # noqa: E731
         dims = lambda s: tuple(str(x) for x in _user_dims(s, m.head_dim))  # noqa: E731
         return {
             "SIZES": tuple(m.dims_),
             "PARAMS": {p.name: dims(p) for p in m.params},
-            "INPUTS": {s.name: lead + dims(s) for s in m.inputs + m.targets},
+            "INPUTS": {s.name: lead(s) + dims(s) for s in m.inputs + m.targets},
             "ONEHOT": tuple(s.name for s in m.targets if s.role == "onehot"),
             "MASKS": tuple(s.name for s in m.targets if s.role == "mask"),
             "INITIAL": {n + "0": ("B",) + dims(m.declared[n]) for n in m.states},
-            "OUTPUTS": {o: (lead if isinstance(m.declared[o], Seq) else ("B",))
-                        + (dims(m.declared[o]) if o != m.loss_name else ()) for o in m.outputs},
+            "OUTPUTS": {o: lead(m.declared[o]) + (dims(m.declared[o]) if o != m.loss_name else ())
+                        for o in m.outputs},
             "LOSS": m.loss_name,
         }
 
@@ -302,6 +333,9 @@ class _Writer:
         self.emit("def _sizes(params, inputs):", 0)
         self.emit('"""The sizes, read off the arrays."""')
         self.emit("sizes = {}")
+        for s in self.m.inputs + self.m.targets:
+            if isinstance(s, Seq) and s.axis_name != "t":
+                self.emit(f"sizes.setdefault({str(self.m.axes[s.axis_name])!r}, np.shape(inputs[{s.name!r}])[0])")
         for s in self.m.params + self.m.inputs + self.m.targets:
             src = "params" if s.role == "param" else "inputs"
             off = 0 if s.role == "param" else (2 if self.seq else 1)
@@ -326,12 +360,14 @@ class _Writer:
         """Local variables for sizes, and every array in its math shape: parameters as
         (h,) r×c, data as (T, B) or (B, 1 head) r×c, sequences padded by the lag."""
         m, K = self.m, self.lag
-        self.emit("sizes = _sizes(params, inputs)")
+        self.emit("_size = _sizes(params, inputs)")
         for d in m.dims_:
-            self.emit(f"{d} = sizes[{d!r}]")
-        first = (m.inputs + m.targets)[0].name
-        self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]" if self.seq
-                  else f"B_ = np.shape(inputs[{first!r}])[0]")
+            self.emit(f"{d} = _size[{d!r}]")
+        if self.seq:
+            first = next(x.name for x in m.inputs + m.targets if x.axis_name == "t")
+            self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
+        else:
+            self.emit(f"B_ = np.shape(inputs[{(m.inputs + m.targets)[0].name!r}])[0]")
         for p in m.params:
             self.emit(f"{p.name} = np.reshape(np.asarray(params[{p.name!r}], dtype=float), "
                       f"{self.internal(p)})")
@@ -344,7 +380,7 @@ class _Writer:
     def internal(self, sym, lead=None):
         """The code of the array shape a symbol has inside the generated functions."""
         if lead is None:
-            lead = () if sym.role in ("param", "causal") else ("T_", "B_") if self.seq else ("B_",)
+            lead = () if sym.role in ("param", "causal") else self.lead(sym)
         heads = ((str(self.m.head_dim),) if sym.per_head else ("1",)) \
             if self.m.head_dim is not None and (sym.role != "param" or sym.per_head) else ()
         return "(" + ", ".join(list(lead) + list(heads) + list(self.shape(sym))) + ",)"
@@ -355,44 +391,36 @@ class _Writer:
         self.emit("def _forward_values(params, inputs):", 0)
         self.emit('"""Every node\'s value (sequences padded by the lag); also sizes and parameters."""')
         self.unpack()
-        seq_defs = [d for d in m.definitions if isinstance(d.symbol, Seq)]
-        static_defs = [d for d in m.definitions if isinstance(d.symbol, Sym)]
-        before = [d for d in static_defs if not d.rhs.atoms(TimeSum)]
-        for d in before:
-            self.emit(f"# {d.symbol} = {d.rhs}")
-            self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
-        if seq_defs:
-            for d in seq_defs:
+        for d in m.definitions:
+            if isinstance(d.symbol, Seq):
                 r, c = self.shape(d.symbol)
-                self.emit(f"{d.name} = np.zeros((T_ + {2 * K}, B_, {r}, {c}))")
-            for name, offset in m.states.items():
-                r, c = self.shape(m.declared[name])
-                boundary = "0" if offset < 0 else "T_ + 1"
-                self.emit(f"if inputs.get({name + '0'!r}) is not None:")
-                self.emit(f"{name}[{boundary}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
-            self.recurrence([(d.symbol, d.rhs) for d in seq_defs], "")
-        for d in static_defs:
-            if d not in before:
-                self.emit(f"# {d.symbol} = {d.rhs}")
-                self.emit(f"{d.name} = {_Code(K, 'static').code(d.rhs)}")
+                self.emit(f"{d.name} = np.zeros(({self.lead(d.symbol)[0]} + {2 * K}, B_, {r}, {c}))")
+        for name, offset in m.states.items():
+            sym = m.declared[name]
+            r, c = self.shape(sym)
+            boundary = "0" if offset < 0 else f"{self.lead(sym)[0]} + 1"
+            self.emit(f"if inputs.get({name + '0'!r}) is not None:")
+            self.emit(f"{name}[{boundary}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
+        self.schedule([(d.symbol, d.rhs) for d in m.definitions], "")
         names = self.value_names()
         self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + (", 'T_': T_" if self.seq else "")
                   + ", 'B_': B_}")
         self.emit("", 0)
         self.emit("def forward(params, inputs):", 0)
         self.emit('"""The model\'s outputs for a batch."""')
-        self.emit("v = _forward_values(params, inputs)")
+        self.emit("_v = _forward_values(params, inputs)")
         if m.dims_:
-            self.emit(", ".join(m.dims_) + ", = " + ", ".join(f"v[{d!r}]" for d in m.dims_) + ",")
+            self.emit(", ".join(m.dims_) + ", = " + ", ".join(f"_v[{d!r}]" for d in m.dims_) + ",")
         self.emit("return {" + ", ".join(f"{o!r}: {self.output_value(o)}" for o in m.outputs) + "}")
 
-    def recurrence(self, eqs, prefix):
-        """Equations over t, scheduled by recurrence: each recurrence (a strongly connected
-        set of equations through time) is a loop in its own direction, everything else one
-        vectorized expression over all steps; a recurrent sum's terms that read nothing of
-        their own recurrence are computed for all steps before its loop."""
+    def schedule(self, eqs, prefix):
+        """All equations (prefix "δ": the deltas) in dependency order: each recurrence (a set
+        strongly connected through time) a loop over its axis in its own direction; any other
+        per-step equation one vectorized expression over all steps; static ones as they are.
+        A recurrent sum's terms that read nothing of their own recurrence are computed for all
+        steps before its loop."""
         K = self.lag
-        every, step = _Code(K, "all"), _Code(K, "step")
+        every, step, static = self.printer("all"), self.printer("step"), self.printer("static")
         arr = lambda sym: prefix + sym.name  # noqa: E731
         comment = lambda lhs, rhs: f"# {prefix}{lhs} = {rhs}" if prefix else f"# {lhs} = {rhs}"  # noqa: E731
         reads = {lhs.name: _step_reads(rhs, prefix) for lhs, rhs in eqs}
@@ -401,7 +429,10 @@ class _Writer:
             if not direction:
                 (lhs, rhs), = members
                 self.emit(comment(lhs, rhs))
-                self.emit(f"{arr(lhs)}[{K}:{K} + T_] = {every.code(rhs)}")
+                if isinstance(lhs, Sym):
+                    self.emit(f"{arr(lhs)} = {static.code(rhs)}")
+                else:
+                    self.emit(f"{arr(lhs)}[{K}:{K} + {self.lead(lhs)[0]}] = {every.code(rhs)}")
                 continue
             rest = {}
             for lhs, rhs in members:
@@ -410,13 +441,14 @@ class _Writer:
                 if fixed and len(fixed) < len(terms):
                     rest[lhs.name] = add(*[a for a in terms if a not in fixed])
                     self.emit(f"_in_{arr(lhs)} = {every.code(add(*fixed))}")
-            order = f"range({K}, {K} + T_)" if direction < 0 else f"reversed(range({K}, {K} + T_))"
-            self.emit(f"for s in {order}:")
+            length = self.lead(members[0][0])[0]
+            order = f"range({K}, {K} + {length})" if direction < 0 else f"reversed(range({K}, {K} + {length}))"
+            self.emit(f"for _t in {order}:")
             for lhs, rhs in members:
                 self.emit(comment(lhs, rhs), 2)
-                code = (f"_in_{arr(lhs)}[s - {K}] + {step._print(rest[lhs.name])}"
+                code = (f"_in_{arr(lhs)}[_t - {K}] + {step._print(rest[lhs.name])}"
                         if lhs.name in rest else step.code(rhs))
-                self.emit(f"{arr(lhs)}[s] = {code}", 2)
+                self.emit(f"{arr(lhs)}[_t] = {code}", 2)
 
     def value_names(self):
         """Every name the forward pass computes, in the order the vjp unpacks them."""
@@ -426,8 +458,9 @@ class _Writer:
 
     def output_value(self, o):
         sym, K = self.m.declared[o], self.lag
-        arr = f"v[{o!r}]" + (f"[{K}:{K} + v['T_']]" if isinstance(sym, Seq) else "")
-        lead = "(v['T_'], v['B_'])" if isinstance(sym, Seq) else "(v['B_'],)"
+        length = f"_v[{self.lead(sym)[0]!r}]" if isinstance(sym, Seq) else ""
+        arr = f"_v[{o!r}]" + (f"[{K}:{K} + {length}]" if isinstance(sym, Seq) else "")
+        lead = f"({length}, _v['B_'])" if isinstance(sym, Seq) else "(_v['B_'],)"
         return f"np.reshape({arr}, {lead} + {self.user(sym)})"
 
     def user(self, sym):
@@ -436,18 +469,18 @@ class _Writer:
         return "(" + "".join(d + ", " for d in dims) + ")"
 
     def shape_of(self, d):
-        return _Code(self.lag, "static")._dim(d)
+        return self.printer("static")._dim(d)
 
     def vjp_fn(self):
         m, d, K = self.m, self.d, self.lag
         self.emit("", 0)
         self.emit("def vjp(params, inputs, cotangents):", 0)
         self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' cotangents."""')
-        self.emit("v = _forward_values(params, inputs)")
+        self.emit("_v = _forward_values(params, inputs)")
         names = self.value_names() + (["T_"] if self.seq else []) + ["B_"]
-        self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"v[{n!r}]" for n in names) + ",)")
+        self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
         if m.loss_name:
-            self.emit(f"scale = float(cotangents.get({m.loss_name!r}, 1.0))")
+            self.emit(f"_scale = float(cotangents.get({m.loss_name!r}, 1.0))")
         for o in m.outputs:
             if o == m.loss_name:
                 continue
@@ -455,53 +488,42 @@ class _Writer:
             lead = ("T_", "B_") if isinstance(sym, Seq) else ("B_",)
             src = f"np.reshape(np.asarray(cotangents[{o!r}], dtype=float), {self.internal(sym, lead)})"
             self.emit(f"Δ{o} = _pad({src}, {K})" if isinstance(sym, Seq) else f"Δ{o} = {src}")
-        seq_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Seq)]
-        static_deltas = [e for e in d.deltas if isinstance(e.lhs.var, Sym)]
-        for e in seq_deltas:
-            self.emit(f"δ{e.lhs.var.name} = np.zeros_like({e.lhs.var.name})")
-        late = [e for e in static_deltas if not _reads_later(e, m)]
-        for e in static_deltas:
-            if e not in late:
-                self.emit(f"# {e}")
-                self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
-        if seq_deltas:
-            self.recurrence([(e.lhs.var, e.rhs) for e in seq_deltas], "δ")
-        for e in late:
-            self.emit(f"# {e}")
-            self.emit(f"δ{e.lhs.var.name} = {_Code(K, 'static').code(e.rhs)}")
+        for e in d.deltas:
+            if isinstance(e.lhs.var, Seq):
+                self.emit(f"δ{e.lhs.var.name} = np.zeros_like({e.lhs.var.name})")
+        self.schedule([(e.lhs.var, e.rhs) for e in d.deltas], "δ")
         self.emit("grads = {}")
-        lead = "(T_, B_)" if self.seq else "(B_,)"
         for e in d.inputs:
             self.emit(f"# {e}")
-            mode = "all" if self.seq else "static"
-            val = _Code(K, mode).code(e.rhs)
-            self.emit(f"grads[{e.lhs.var.name!r}] = {self.to_user(val, e.lhs.var, lead)}")
+            val = self.printer("all" if self.seq else "static").code(e.rhs)
+            self.emit(f"grads[{e.lhs.var.name!r}] = {self.to_user(val, e.lhs.var, self.lead(e.lhs.var))}")
         for e in d.initial:
             self.emit(f"# {e}")
-            val = _Code(K, "static").code(e.rhs)
-            self.emit(f"grads[{e.lhs.var.name + '0'!r}] = {self.to_user(val, e.lhs.var, '(B_,)')}")
+            val = self.printer("static").code(e.rhs)
+            self.emit(f"grads[{e.lhs.var.name + '0'!r}] = {self.to_user(val, e.lhs.var, ('B_',))}")
         for e in d.params:
             self.emit(f"# {e}")
-            self.emit(f"grads[{e.lhs.var.name!r}] = {self.param_grad(e.lhs.var.name, e.rhs, lead)}")
+            self.emit(f"grads[{e.lhs.var.name!r}] = {self.param_grad(e.lhs.var.name, e.rhs)}")
         if m.loss_name:
-            self.emit("return {name: scale * g for name, g in grads.items()}")
+            self.emit("return {name: _scale * g for name, g in grads.items()}")
         else:
             self.emit("return grads")
 
     def to_user(self, val, sym, lead):
         """A batched value in the user's layout (a shared value has head axis 1)."""
-        full = f"np.broadcast_to({val}, {self.internal(sym, lead.strip('()').rstrip(',').split(', '))})"
-        return f"np.reshape({full}, {lead} + {self.user(sym)}).copy()"
+        full = f"np.broadcast_to({val}, {self.internal(sym, lead)})"
+        return f"np.reshape({full}, ({', '.join(lead)},) + {self.user(sym)}).copy()"
 
-    def param_grad(self, name, rhs, lead):
+    def param_grad(self, name, rhs):
         """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
-        mode = "all" if self.seq else "static"
         parts = []
         for term in (rhs.args if isinstance(rhs, Add) else (rhs,)):
             coef, core = split_coef(term)
             per_row = isinstance(core, TimeSum) or not self.seq
             body = core.x if isinstance(core, TimeSum) else core
-            p = _Code(self.lag, mode if per_row else "static")
+            lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
+                                   else ("B_",)) + ",)"
+            p = self.printer("all" if isinstance(core, TimeSum) else "static")
             if not per_row or self.m.declared[name].per_head:
                 code = p.code(body)
             elif isinstance(body, MatMul) and _batched(body):
@@ -517,10 +539,11 @@ class _Writer:
 
 
 def _step_reads(expr, prefix):
-    """{(name, offset)} of the sequence values (prefix "": nodes; "δ": deltas) expr reads."""
-    if prefix:
-        return {(d.var.name, d.var.offset) for d in expr.atoms(Delta) if isinstance(d.var, Seq)}
-    return {(v.name, v.offset) for v in expr.atoms(Seq) if v.role == "node"}
+    """{(name, offset)} of the values (prefix "": nodes; "δ": deltas) expr reads; a value
+    without steps is read at offset 0."""
+    syms = [d.var for d in expr.atoms(Delta)] if prefix else \
+        [v for v in expr.atoms(Seq, Sym) if v.role == "node"]
+    return {(v.name, v.offset if isinstance(v, Seq) else 0) for v in syms}
 
 
 def _names_at_any_step(names):
@@ -558,11 +581,6 @@ def _reachable(v, edges):
             seen.add(u)
             todo.extend(edges[u])
     return seen
-
-
-def _reads_later(eq, model):
-    """A static node's delta that needs per-step deltas (its consumers are steps)."""
-    return any(isinstance(d, Delta) and isinstance(d.var, Seq) for d in eq.rhs.atoms(Delta))
 
 
 def module_source(derivation):

@@ -14,11 +14,11 @@ from time import perf_counter
 import sympy as sp
 
 from .algebra import (add, expand_derivatives, factor_common, headsum, split_coef, substitute,
-                      timesum)
+                      timesum, transpose)
 from .errors import ModelError
 from .ops import Fn, Had, Add
 from .rules import VJP
-from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, t
+from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift
 from .tensor import Tensor
 
 STYLES = ("derivative", "expanded")
@@ -26,11 +26,12 @@ STYLES = ("derivative", "expanded")
 
 @dataclass(frozen=True)
 class Route:
-    """One route into a delta: the consumer that reads the node, at which offset, and its term."""
+    """One route into a delta: the consumer that reads the node, at which offset, and its term;
+    ``axis`` is the time axis of a per-step consumer (its term is summed over it), or None."""
     consumer: str
     offset: int
     term: Tensor
-    per_step: bool = True
+    axis: str | None = "t"
 
 
 @dataclass
@@ -128,17 +129,22 @@ def _routes(model):
         sym = model.declared[name]
         seed = (Ones(1, 1) if name == model.loss_name
                 else Cotangent(sym, short=len(model.outputs) == 1))
-        routes[name].append(Route("output", 0, seed, isinstance(sym, Seq)))
+        routes[name].append(Route("output", 0, seed, _axis(sym)))
     for d in model.definitions:
-        per_step = isinstance(d.symbol, Seq)
         per_head = isinstance(d.symbol, Sym) and d.symbol.per_head
         for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol):
             if isinstance(leaf, Seq):
-                routes[leaf.name].append(Route(d.name, leaf.offset, shift(cot, -leaf.offset)))
+                term = shift(cot, -leaf.offset, leaf.axis)
+                routes[leaf.name].append(Route(d.name, leaf.offset, term, _axis(leaf)))
             else:   # a symbol shared by all heads collects Σᵢ of what each head sends it
                 term = headsum(cot) if per_head and not leaf.per_head else cot
-                routes[leaf.name].append(Route(d.name, 0, term, per_step))
+                routes[leaf.name].append(Route(d.name, 0, term, _axis(d.symbol)))
     return routes
+
+
+def _axis(sym):
+    """The time axis a symbol runs along, or None."""
+    return sym.axis_name if isinstance(sym, Seq) else None
 
 
 def _assemble(model, routes):
@@ -151,21 +157,27 @@ def _assemble(model, routes):
         eqs.append(Equation(Delta(x), _total(rs, x), "input", tuple(rs)))
     for name, offset in model.states.items():
         sym = model.declared[name]
-        boundary = 0 if offset < 0 else T + 1      # the step before the first one it runs
+        axis = _axis(sym)
+        boundary = 0 if offset < 0 else model.axes[axis] + 1   # the step before its first one
         rs = [r for r in routes[name] if r.offset == offset]
-        init = Seq(name, boundary, *sym.shape, "node")
-        eqs.append(Equation(Delta(init), at_time(_total(rs, sym), boundary), "initial", tuple(rs)))
+        init = Seq(name, boundary, *sym.shape, "node", axis)
+        total = at_time(_total(rs, sym), boundary, sym.axis)
+        eqs.append(Equation(Delta(init), total, "initial", tuple(rs)))
     for p in model.params:
         rs = routes.get(p.name, [])
-        per_step = [r.term for r in rs if r.per_step]
-        once = [r.term for r in rs if not r.per_step]
-        terms = ([timesum(add(*per_step))] if per_step else []) + once
-        eqs.append(Equation(Delta(p), add(*terms) if terms else Zero(*p.shape), "param", tuple(rs)))
+        eqs.append(Equation(Delta(p), _total(rs, p), "param", tuple(rs)))
     return eqs
 
 
 def _total(rs, sym):
-    return add(*(r.term for r in rs)) if rs else Zero(*sym.shape)
+    """The sum of the routes into δsym; a symbol without steps read by the steps of an axis
+    collects Σ over them (a parameter, or an encoder's stacked states read by the decoder)."""
+    if isinstance(sym, Seq):
+        return add(*(r.term for r in rs)) if rs else Zero(*sym.shape)
+    axes = list(dict.fromkeys(r.axis for r in rs if r.axis))
+    terms = [timesum(add(*(r.term for r in rs if r.axis == a)), a) for a in axes]
+    terms += [r.term for r in rs if not r.axis]
+    return add(*terms) if terms else Zero(*sym.shape)
 
 
 def _inline(model, eqs):
@@ -205,7 +217,7 @@ def _mentions(expr, name):
 
 
 def _inline_into(expr, name, rhs):
-    mapping = {d: rhs.xreplace({t: d.var.time}) if isinstance(d.var, Seq) else rhs
+    mapping = {d: rhs.xreplace({d.var.axis: d.var.time}) if isinstance(d.var, Seq) else rhs
                for d in expr.atoms(Delta) if d.var.name == name}
     return substitute(expr, mapping)
 
@@ -221,16 +233,19 @@ def _present(expr, model, style, rank):
 
 def name_nodes(expr, model):
     """Write a node's defining expression as the node (σ(ōₜ) → oₜ, softmax(oₜ) → ŷₜ)."""
-    times = {s.time for s in expr.atoms(Seq)} | {t}
     mapping = {}
     for d in model.definitions:
         if isinstance(d.rhs, (Sym, Seq)):
             continue
+        pairs = [(d.rhs, d.symbol)]
         if isinstance(d.symbol, Seq):
-            for tau in times:
-                mapping[d.rhs.xreplace({t: tau})] = d.symbol.xreplace({t: tau})
-        else:
-            mapping[d.rhs] = d.symbol
+            axis = d.symbol.axis
+            times = {s.time for s in expr.atoms(Seq) if s.axis == axis} | {axis}
+            pairs = [(d.rhs.xreplace({axis: tau}), d.symbol.xreplace({axis: tau})) for tau in times]
+        for rhs, sym in pairs:     # also transposed: f(Aᵀ) is f(A)ᵀ, the node transposed
+            mapping[rhs] = sym
+            if rhs.cols != 1 and rhs.rows != 1:
+                mapping[transpose(rhs)] = transpose(sym)
     return substitute(expr, mapping)
 
 

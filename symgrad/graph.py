@@ -14,18 +14,19 @@ future reads, no cycle within a step, every state defined. Shapes are checked as
 expressions are built.
 """
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from . import algebra
 from .errors import ModelError, ShapeError
-from .ops import HeadSum, TimeSum
-from .symbols import Delta, Seq, Sym, t
+from .ops import HeadSum, Stack, TimeSum
+from .symbols import T, Delta, Seq, Sym, step_variable
 from .tensor import Tensor
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-RESERVED = {"t", "T", "np", "params", "inputs", "cot", "dims", "grads", "out", "B"}
+RESERVED = {"t", "T", "np", "params", "inputs", "cotangents", "grads", "name", "B", "T_", "B_"}
 
 
 @dataclass
@@ -56,7 +57,13 @@ class Model:
     loss_name: str | None = None
     direction: dict = field(default_factory=dict)
     head_dim: object = None
+    axes: dict = field(default_factory=dict)     # time axis name → its length (t → T)
+    current_axis: str = "t"
     _built: bool = False
+
+    def __post_init__(self):
+        if self.sequence:
+            self.axes["t"] = T
 
     # -- declarations -------------------------------------------------------
     def dims(self, names):
@@ -74,6 +81,30 @@ class Model:
             raise ModelError(f"model {self.name}: heads are for models whose rows are positions")
         self.head_dim = self.dims(name)
         return self.head_dim
+
+    def axis(self, name, length):
+        """A second time axis (an encoder's steps j = 1…T_x); returns its step variable."""
+        if not self.sequence:
+            raise ModelError(f"model {self.name}: time axes are for sequence models")
+        if name in self.axes or name in RESERVED - {"t"}:
+            raise ModelError(f"axis {name!r} exists already or is reserved")
+        self.axes[name] = self.dims(length)
+        return step_variable(name)
+
+    @contextmanager
+    def along(self, axis):
+        """Inputs and states declared inside ``with M.along(j):`` run over axis j."""
+        previous, self.current_axis = self.current_axis, str(axis)
+        try:
+            yield
+        finally:
+            self.current_axis = previous
+
+    def stack(self, x):
+        """The steps of x as the rows of a matrix (H = [h_1 … h_T]ᵀ), for attention over them."""
+        if not isinstance(x, Seq):
+            raise ModelError(f"stack takes a time-indexed node, not {x}")
+        return algebra.stack(x, x.axis_name, self.axes[x.axis_name])
 
     def param(self, name, rows, cols=1, per_head=False):
         """A parameter; ``per_head`` gives one per attention head (Wᵢ^Q)."""
@@ -103,7 +134,8 @@ class Model:
         is read at t+1 (``h.next``), as the backward half of a bidirectional layer."""
         if not self.sequence:
             raise ModelError(f"state {name}: a feed-forward model has no recurrent state")
-        sym = self._declare(Seq(name, t, rows, cols, "node"))
+        sym = self._declare(Seq(name, step_variable(self.current_axis), rows, cols, "node",
+                                self.current_axis))
         self.direction[name] = 1 if reverse else -1
         return sym
 
@@ -117,9 +149,13 @@ class Model:
             raise ModelError(f"equation {node}: the left-hand side must be a name or a state")
         if any(d.name == name for d in self.definitions):
             raise ModelError(f"equation {name}: {name} is defined twice")
-        static = not self.sequence or not _reads_steps(rhs)
-        sym = (Sym(name, *rhs.shape, "node", per_head=_reads_heads(rhs)) if static
-               else Seq(name, t, *rhs.shape, "node"))
+        axes = {leaf.axis_name for leaf in _seq_leaves(rhs, inside_sum=False)}
+        if len(axes) > 1:
+            raise ModelError(f"equation {name}: reads the steps of two time axes "
+                             f"({', '.join(sorted(axes))}); sum or stack one of them")
+        axis = axes.pop() if axes else None
+        sym = (Sym(name, *rhs.shape, "node", per_head=_reads_heads(rhs)) if axis is None
+               else Seq(name, step_variable(axis), *rhs.shape, "node", axis))
         if isinstance(node, str):
             self._check_name(name, "node")
             if name in self.declared:
@@ -255,8 +291,8 @@ class Model:
         return order
 
     def _leaf(self, name, rows, cols, role):
-        return (Seq(name, t, rows, cols, role) if self.sequence
-                else Sym(name, rows, cols, role))
+        return (Seq(name, step_variable(self.current_axis), rows, cols, role, self.current_axis)
+                if self.sequence else Sym(name, rows, cols, role))
 
     def _declare(self, sym):
         self._check_name(sym.name, sym.role)
@@ -276,10 +312,10 @@ class Model:
 
 
 def _seq_leaves(expr, inside_sum=True):
-    """Time-indexed leaves of expr; with inside_sum=False only those outside Σₜ."""
+    """Time-indexed leaves of expr; with inside_sum=False only those outside Σₜ and stacks."""
     if isinstance(expr, Seq):
         return [expr]
-    if isinstance(expr, TimeSum) and not inside_sum:
+    if isinstance(expr, (TimeSum, Stack)) and not inside_sum:
         return []
     return [leaf for a in expr.args if isinstance(a, Tensor)
             for leaf in _seq_leaves(a, inside_sum)]

@@ -117,6 +117,35 @@ class HeadSum(Tensor):
 
 
 class TimeSum(Tensor):
-    """Σ_t X over the steps t = 1…T of a sequence."""
+    """Σ_t X over the steps t = 1…T of a sequence (or Σ_j over another axis)."""
+
+    def __new__(cls, x, axis="t"):
+        return super().__new__(cls, x, axis if isinstance(axis, Str) else Str(axis))
+
     x = property(lambda self: self.args[0])
+    axis = property(lambda self: self.args[1].name)
     shape = property(lambda self: self.args[0].shape)
+
+
+class Stack(Tensor):
+    """The steps of a column-vector sequence as the rows of a matrix: H = [h_1 … h_T]ᵀ."""
+
+    def __new__(cls, x, axis, length):
+        return super().__new__(cls, x, axis if isinstance(axis, Str) else Str(axis), length)
+
+    x = property(lambda self: self.args[0])
+    axis = property(lambda self: self.args[1].name)
+    length = property(lambda self: self.args[2])
+    shape = property(lambda self: (self.args[2], self.args[0].rows))
+
+
+class StepRow(Tensor):
+    """Row ``time`` of a matrix whose rows are the steps of an axis, as a column: (G)_{j,:}ᵀ."""
+
+    def __new__(cls, g, time, axis):
+        return super().__new__(cls, g, time, axis if isinstance(axis, Str) else Str(axis))
+
+    g = property(lambda self: self.args[0])
+    time = property(lambda self: self.args[1])
+    axis = property(lambda self: self.args[2].name)
+    shape = property(lambda self: (self.args[0].cols, sp.Integer(1)))

@@ -8,10 +8,11 @@ Adding an operation is adding one entry here.
 import sympy as sp
 
 from .algebra import (add, epow, fn, had, layernorm, matmul, neg, rowstd, rowsum, scale, smul,
-                      spread, sum_all, transpose)
+                      spread, step_row, sum_all, transpose)
 from .functions import lookup
 from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, TimeSum, Transpose)
+                  Scale, Softmax, Stack, TimeSum, Transpose)
+from .symbols import step_variable
 
 
 def _matmul(e, g, out):
@@ -74,5 +75,7 @@ VJP = {
     LayerNorm: _layernorm,
     RowStd: _rowstd,
     TimeSum: lambda e, g, out: [(e.x, g)],
+    # stacking the steps h_j as rows: each step gets its own row of the cotangent back
+    Stack: lambda e, g, out: [(e.x, step_row(g, step_variable(e.axis), e.axis))],
     HeadSum: lambda e, g, out: [(e.x, g)],
 }

@@ -30,25 +30,30 @@ class Sym(Tensor):
 
 
 class Seq(Tensor):
-    """One step of a sequence: ``x_t``, ``h_{t-1}``, ``h_0``."""
+    """One step of a sequence: ``x_t``, ``h_{t-1}``, ``h_0``, or ``h_j`` on another time axis.
 
-    def __new__(cls, name, time, rows, cols, role):
-        return super().__new__(cls, _str(name), _time(time), _dim(rows), _dim(cols), _str(role))
+    The axis is kept by name, so substituting the step variable never rewrites it."""
+
+    def __new__(cls, name, time, rows, cols, role, axis="t"):
+        return super().__new__(cls, _str(name), _time(time), _dim(rows), _dim(cols), _str(role),
+                               _str(axis))
 
     name = property(lambda self: self.args[0].name)
     time = property(lambda self: self.args[1])
     shape = property(lambda self: (self.args[2], self.args[3]))
     role = property(lambda self: self.args[4].name)
+    axis_name = property(lambda self: self.args[5].name)
+    axis = property(lambda self: step_variable(self.args[5].name))
 
     @property
     def offset(self):
-        """The time relative to ``t`` (``-1`` for ``h_{t-1}``); None for a concrete time."""
-        k = self.time - t
+        """The time relative to the axis' current step (-1 for h_{t-1}); None for a fixed step."""
+        k = self.time - self.axis
         return int(k) if k.is_Integer else None
 
     def at(self, k):
         """The same sequence read ``k`` steps from the current time (``h.at(-1)`` is h_{t-1})."""
-        return Seq(self.name, self.time + k, self.rows, self.cols, self.role)
+        return Seq(self.name, self.time + k, self.rows, self.cols, self.role, self.args[5])
 
     @property
     def prev(self):
@@ -105,14 +110,19 @@ def base(sym):
     return sym
 
 
-def shift(expr, k):
-    """The same expression ``k`` steps later: every ``t`` becomes ``t + k``."""
-    return expr.xreplace({t: t + k}) if k else expr
+def step_variable(name):
+    """The step variable of a time axis: t, or j for an encoder's axis."""
+    return sp.Symbol(name, integer=True)
 
 
-def at_time(expr, time):
+def shift(expr, k, axis=t):
+    """The same expression ``k`` steps later on ``axis``: its step variable becomes var + k."""
+    return expr.xreplace({axis: axis + k}) if k else expr
+
+
+def at_time(expr, time, axis=t):
     """The expression at a concrete step (``t`` → ``time``), e.g. the initial-state equations."""
-    return expr.xreplace({t: _time(time)})
+    return expr.xreplace({axis: _time(time)})
 
 
 def _str(s):

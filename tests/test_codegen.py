@@ -27,7 +27,7 @@ def test_generated_module_shows_the_equations_it_computes():
     assert "# δhₜ = Vᵀ δoₜ + Wᵀ δaₜ₊₁" in src
     # only the recurrent part runs step by step; Vᵀ δoₜ is computed for all steps at once
     assert "_in_δh = _mm(_T(V), δo[1:1+T_])" in src
-    assert "δh[s] = _in_δh[s - 1] + _mm(_T(W), δa[s+1])" in src
+    assert "δh[_t] = _in_δh[_t - 1] + _mm(_T(W), δa[_t+1])" in src
 
 
 def test_standalone_file_gives_the_same_numbers(tmp_path):

@@ -10,7 +10,7 @@ from symgrad.check import check
 from symgrad.dsl import (Model, cross_entropy, exp, gelu, layernorm, log, ones, relu, rowstd, sigma,
                          softmax, softmax_rows, squared_error, sum_all, sum_heads, sum_t, tanh)
 from symgrad.ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
-                         Softmax, TimeSum, Transpose)
+                         Softmax, Stack, TimeSum, Transpose)
 
 SIZES = {"m": 3, "n": 4}
 
@@ -88,6 +88,26 @@ def test_sum_over_heads():
     assert report.passed and {r.array for r in report.rows} == {"A", "C", "X"}
 
 
+def test_stacked_steps_of_another_axis():
+    """A decoder step reads all encoder states as a matrix H: H's delta sums the decoder steps,
+    each encoder step gets its row back; a gradient of a decoder term times H sums correctly."""
+    M = Model("two axes", sequence=True)
+    m, n = M.dims("m n")
+    j = M.axis("j", "T_x")
+    with M.along(j):
+        x = M.input("x", m)
+        g = M.state("g", n)
+        M.define(g, tanh(M.param("A", n, m) @ x + g.prev))
+    H = M.define("H", M.stack(g))
+    u, y = M.input("u", n), M.target("y", n)
+    P = M.param("P", n, n)
+    s = M.define("s", tanh(P @ (H.T @ softmax(H @ u))))
+    M.loss(M.define("L", sum_t(squared_error(s, y))))
+    report = check(symgrad.derive(M), {"m": 2, "n": 3, "T_x": 4}, T=3, B=2)
+    assert report.passed, report.problems
+    assert {r.array for r in report.rows} == {"A", "P", "x", "u", "g0"}
+
+
 def test_sum_over_time():
     M = Model("time", sequence=True)
     m, n = M.dims("m n")
@@ -106,10 +126,10 @@ def test_every_rule_is_exercised_here():
     for model in models:
         for d in model.build().definitions:
             used |= {type(e) for e in _walk(d.rhs)}
-    used |= {TimeSum, HeadSum}  # test_sum_over_time, test_sum_over_heads
+    used |= {TimeSum, HeadSum, Stack}  # the tests over time, heads and two time axes
     assert set(rules.VJP) <= used, set(rules.VJP) - used
     assert set(rules.VJP) == {Add, Scale, MatMul, Had, Transpose, ScalarMul, Fn, EPow, Softmax,
-                              RowSoftmax, LayerNorm, RowStd, TimeSum, HeadSum}
+                              RowSoftmax, LayerNorm, RowStd, TimeSum, HeadSum, Stack}
 
 
 def _walk(e):

@@ -27,8 +27,11 @@ def stack(M, cell, x, layers, bidirectional):
     return inputs
 
 
-def input_terms(M, base, tag, inputs, rows):
-    """Σ over inputs of W_src src, one matrix per input (W_z x, or W_z⁽²→→⁾ y⁽¹→⁾ + W_z⁽²→←⁾ y⁽¹←⁾)."""
+def input_terms(M, base, tag, inputs, rows, transpose=False):
+    """Σ over inputs of W_src src, one matrix per input (W_z x, or W_z⁽²→→⁾ y⁽¹→⁾ + W_z⁽²→←⁾ y⁽¹←⁾);
+    with ``transpose``, src W_srcᵀ for inputs whose rows are positions."""
+    if transpose:
+        return total(src @ M.param(f"{base}{tag}{suffix}", rows, src.cols).T for src, suffix in inputs)
     return total(M.param(f"{base}{tag}{suffix}", rows, src.rows) @ src for src, suffix in inputs)
 
 

@@ -36,7 +36,7 @@ def _activation(A, gelu):
     if not gelu:
         return np.maximum(A, 0.0), (A > 0.0).astype(np.float64)
     th = np.tanh(_GELU_SCALE * (A + _GELU_CUBIC * A**3))
-    inner_slope = _GELU_SCALE * (1.0 + _GELU_CUBIC * A**2)
+    inner_slope = _GELU_SCALE * (1.0 + 3.0 * _GELU_CUBIC * A**2)
     slope = 0.5 * (1.0 + th) + 0.5 * A * (1.0 - th**2) * inner_slope
     return 0.5 * A * (1.0 + th), slope
 

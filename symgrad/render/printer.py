@@ -172,7 +172,13 @@ class TextPrinter(_Common, StrPrinter):
         return "softmax(" + self._print(e.x) + ")"
 
     def _print_TimeSum(self, e):
-        return "Σₜ " + self.wrap(e.x, e)
+        return "Σ" + text_sub(e.axis) + " " + self.wrap(e.x, e)
+
+    def _print_Stack(self, e):
+        return "stack" + text_sub(e.axis) + "(" + self._print(e.x) + ")"
+
+    def _print_StepRow(self, e):
+        return "row" + text_sub(time_text(e.time)) + "(" + self._print(e.g) + ")ᵀ"
 
     def _print_HeadSum(self, e):
         return "Σᵢ " + self.wrap(e.x, e)
@@ -240,7 +246,13 @@ class TexPrinter(_Common, LatexPrinter):
         return r"\operatorname{softmax}\left(" + self._print(e.x) + r"\right)"
 
     def _print_TimeSum(self, e):
-        return r"\sum_{t} " + self.wrap(e.x, e)
+        return r"\sum_{" + e.axis + "} " + self.wrap(e.x, e)
+
+    def _print_Stack(self, e):
+        return r"\operatorname{stack}_{" + e.axis + r"}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_StepRow(self, e):
+        return r"\left(" + self._print(e.g) + r"\right)_{" + time_latex(e.time) + r",:}^{\top}"
 
     def _print_HeadSum(self, e):
         return r"\sum_{i} " + self.wrap(e.x, e)
