@@ -10,19 +10,41 @@ import symgrad
 from symgrad.check import rel_err
 from test_references import B, K, M, N, T, dense_case, rnn_case  # noqa: F401
 from test_references_lstm_gru import gru_cudnn_case, lstm_case
+from test_references_attention import (D_FF, D_MODEL, HEADS, LN_EPSILON, PAIRS, QUADS, attention_case,
+                                       causal_mask, layernorm_case, mha_case, mha_grads_from_torch,
+                                       mha_to_torch, assert_close, torch_padding,
+                                       transformer_case)
 
 
 # reference module → the catalog model (and options) it implements
 DERIVED = {"rnn": ("rnn", {}), "dense": ("dense", {}), "lstm": ("lstm", {"variant": "NP"}),
-           "gru_cudnn": ("gru", {"variant": "cudnn"})}
+           "gru_cudnn": ("gru", {"variant": "cudnn"}), "attention": ("attention", {}),
+           "layernorm": ("layernorm", {}), "mha": ("mha", {}), "transformer": ("transformer", {})}
+
+
+class Derived:
+    """A catalog model, compiled for the options of each call, behind a reference's interface
+    (a padding mask in the inputs turns the model's padding option on)."""
+
+    def __init__(self, name, options):
+        self.name, self.options = name, options
+
+    def compiled(self, inputs, options):
+        options = {**self.options, **options, **({"padding": True} if "M_pad" in inputs else {})}
+        return symgrad.derive(symgrad.model(self.name, **options)).compile()
+
+    def forward(self, params, inputs, **options):
+        return self.compiled(inputs, options).forward(params, inputs)
+
+    def vjp(self, params, inputs, cotangents, **options):
+        return self.compiled(inputs, options).vjp(params, inputs, cotangents)
 
 
 def implement(reference, implementation):
-    """The hand-written reference module, or the compiled derivation (same interface)."""
+    """The hand-written reference module, or the derivation compiled (same interface)."""
     if implementation == "reference":
         return importlib.import_module(f"symgrad.references.{reference}")
-    name, options = DERIVED[reference]
-    return symgrad.derive(symgrad.model(name, **options)).compile()
+    return Derived(*DERIVED[reference])
 
 
 @pytest.mark.parametrize("implementation", ["reference", "derived"])
@@ -127,3 +149,95 @@ def test_gru_cudnn_matches_torch(implementation):
     assert sorted(grads) == sorted(expected)
     for key, value in expected.items():
         assert rel_err(grads[key], value.numpy()) <= 1e-10, key
+
+
+@pytest.mark.parametrize("causal,padded", PAIRS)
+@pytest.mark.parametrize("implementation", ["reference", "derived"])
+def test_attention_matches_torch(causal, padded, implementation):
+    torch = pytest.importorskip("torch")
+    attention = implement("attention", implementation)
+    _, inputs, cotangents = attention_case(3, padded)
+    q, k, v = (torch.tensor(inputs[key], requires_grad=True) for key in ("Q", "K", "V"))
+    if padded:  # torch rejects is_causal with an explicit mask, so build the sum here
+        mask = torch.tensor(inputs["M_pad"]) + (causal_mask(torch) if causal else 0.0)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    else:
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    out.backward(torch.tensor(cotangents["O"]))
+    assert_close(attention.forward({}, inputs, causal=causal), {"O": out})
+    assert_close(attention.vjp({}, inputs, cotangents, causal=causal),
+                 {"Q": q.grad, "K": k.grad, "V": v.grad})
+
+
+@pytest.mark.parametrize("implementation", ["reference", "derived"])
+def test_layernorm_matches_torch(implementation):
+    torch = pytest.importorskip("torch")
+    layernorm = implement("layernorm", implementation)
+    params, inputs, cotangents = layernorm_case(3)
+    norm = torch.nn.LayerNorm(D_MODEL, eps=LN_EPSILON).double()
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor(params["gamma"]))
+        norm.bias.copy_(torch.tensor(params["beta"]))
+    x = torch.tensor(inputs["X"], requires_grad=True)
+    out = norm(x)
+    out.backward(torch.tensor(cotangents["Y"]))
+    assert_close(layernorm.forward(params, inputs), {"Y": out})
+    assert_close(layernorm.vjp(params, inputs, cotangents),
+                 {"gamma": norm.weight.grad, "beta": norm.bias.grad, "X": x.grad})
+
+
+@pytest.mark.parametrize("causal,padded", PAIRS)
+@pytest.mark.parametrize("implementation", ["reference", "derived"])
+def test_mha_matches_torch(causal, padded, implementation):
+    torch = pytest.importorskip("torch")
+    mha = implement("mha", implementation)
+    d_head = D_MODEL // HEADS
+    params, inputs, cotangents = mha_case(3, padded, d_k=d_head, d_v=d_head)
+    attn = torch.nn.MultiheadAttention(D_MODEL, HEADS, bias=False, batch_first=True).double()
+    mha_to_torch(torch, params, attn)
+    x = torch.tensor(inputs["X"], requires_grad=True)
+    out, _ = attn(x, x, x, need_weights=False, is_causal=causal,
+                  attn_mask=causal_mask(torch) if causal else None,
+                  key_padding_mask=torch_padding(torch, inputs) if padded else None)
+    out.backward(torch.tensor(cotangents["Y"]))
+    assert_close(mha.forward(params, inputs, causal=causal), {"Y": out})
+    assert_close(mha.vjp(params, inputs, cotangents, causal=causal),
+                 {**mha_grads_from_torch(attn), "X": x.grad})
+
+
+@pytest.mark.parametrize("causal,padded,pre_ln,gelu", QUADS)
+@pytest.mark.parametrize("implementation", ["reference", "derived"])
+def test_transformer_matches_torch(causal, padded, pre_ln, gelu, implementation):
+    """torch.nn.TransformerEncoderLayer with zero attention biases; GELU-tanh goes in as a
+    callable, since the string "gelu" means the exact erf form."""
+    torch = pytest.importorskip("torch")
+    transformer = implement("transformer", implementation)
+    d_head = D_MODEL // HEADS
+    params, inputs, cotangents = transformer_case(3, padded, d_k=d_head, d_v=d_head)
+    activation = (lambda a: torch.nn.functional.gelu(a, approximate="tanh")) if gelu else "relu"
+    layer = torch.nn.TransformerEncoderLayer(D_MODEL, HEADS, dim_feedforward=D_FF, dropout=0.0,
+                                             activation=activation, batch_first=True,
+                                             norm_first=pre_ln).double()
+    mha_to_torch(torch, params, layer.self_attn)
+    with torch.no_grad():
+        layer.self_attn.in_proj_bias.zero_()
+        layer.self_attn.out_proj.bias.zero_()
+        for linear, k in ((layer.linear1, 1), (layer.linear2, 2)):
+            linear.weight.copy_(torch.tensor(params[f"W_{k}"].T))
+            linear.bias.copy_(torch.tensor(params[f"b_{k}"]))
+        for norm, k in ((layer.norm1, 1), (layer.norm2, 2)):
+            norm.weight.copy_(torch.tensor(params[f"gamma_{k}"]))
+            norm.bias.copy_(torch.tensor(params[f"beta_{k}"]))
+    x = torch.tensor(inputs["X"], requires_grad=True)
+    out = layer(x, src_mask=causal_mask(torch) if causal else None, is_causal=causal,
+                src_key_padding_mask=torch_padding(torch, inputs) if padded else None)
+    out.backward(torch.tensor(cotangents["Y"]))
+    options = {"causal": causal, "pre_ln": pre_ln, "gelu": gelu}
+    expected = {**mha_grads_from_torch(layer.self_attn), "X": x.grad}
+    for k in (1, 2):
+        expected.update({f"W_{k}": getattr(layer, f"linear{k}").weight.grad.T,
+                         f"b_{k}": getattr(layer, f"linear{k}").bias.grad,
+                         f"gamma_{k}": getattr(layer, f"norm{k}").weight.grad,
+                         f"beta_{k}": getattr(layer, f"norm{k}").bias.grad})
+    assert_close(transformer.forward(params, inputs, **options), {"Y": out})
+    assert_close(transformer.vjp(params, inputs, cotangents, **options), expected)

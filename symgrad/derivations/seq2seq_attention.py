@@ -19,6 +19,7 @@ SUMMARY = "RNN encoder–decoder with additive (Bahdanau) attention over the enc
 SOURCE = ("Bahdanau, Cho, Bengio. Neural Machine Translation by Jointly Learning to Align and "
           "Translate. ICLR 2015, §3, App. A (gated units and maxout simplified to tanh RNNs)")
 CHECK_SIZES = {"m": 2, "n": 3, "k": 3, "a": 2, "T_x": 3}
+REFERENCE = "symgrad.references.seq2seq_attention"
 
 
 def build():
