@@ -11,16 +11,14 @@ gradient Σₜ δ xᵀ is one matrix product over all T·B rows.
 import linecache
 import types
 
-import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from .algebra import LEAVES, add, scale, split_coef
 from .errors import ModelError
 from .functions import lookup
-from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
-from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero, step_variable
+from .ops import (Add, Fn, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, step_variable
 
 RUNTIME = '''
 def _sigmoid(x):

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from time import perf_counter
 
-import sympy as sp
 
 from .algebra import (add, expand_derivatives, factor_common, headsum, split_coef, substitute,
                       timesum, transpose)

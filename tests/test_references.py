@@ -61,18 +61,24 @@ def replaced(params, inputs, key, value):
     return params, {**inputs, key: value}
 
 
-def numeric_grad(module, params, inputs, key, s):
-    """Central differences of s·Σ_b L_b w.r.t. one array, found in params or inputs."""
-    base = params[key] if key in params else inputs[key]
+def central_difference(objective, base):
+    """Central differences of a scalar function of one array, entry by entry."""
     grad = np.zeros_like(base)
     for idx in np.ndindex(base.shape):
         totals = []
         for step in (EPS, -EPS):
             shifted = base.copy()
             shifted[idx] += step
-            totals.append(s * module.forward(*replaced(params, inputs, key, shifted))["L"].sum())
+            totals.append(objective(shifted))
         grad[idx] = (totals[0] - totals[1]) / (2 * EPS)
     return grad
+
+
+def numeric_grad(module, params, inputs, key, s):
+    """Central differences of s·Σ_b L_b w.r.t. one array, found in params or inputs."""
+    base = params[key] if key in params else inputs[key]
+    return central_difference(
+        lambda v: s * module.forward(*replaced(params, inputs, key, v))["L"].sum(), base)
 
 
 @pytest.mark.parametrize("s", [1.0, -0.7])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from symgrad.references import attention, layernorm, mha, transformer
-from test_references import B, EPS, T, matvec, rel_err, replaced
+from test_references import B, T, central_difference, matvec, rel_err, replaced
 
 D_K, D_V, D_MODEL, HEADS, D_FF = 3, 2, 4, 2, 5
 LN_EPSILON = 1e-5
@@ -86,16 +86,7 @@ def pairing(module, params, inputs, cotangents, options):
 def numeric_grad(module, params, inputs, cotangents, options, key):
     """Central differences of the pairing w.r.t. one array, found in params or inputs."""
     base = params[key] if key in params else inputs[key]
-    grad = np.zeros_like(base)
-    for idx in np.ndindex(base.shape):
-        totals = []
-        for step in (EPS, -EPS):
-            shifted = base.copy()
-            shifted[idx] += step
-            totals.append(pairing(module, *replaced(params, inputs, key, shifted),
-                                  cotangents, options))
-        grad[idx] = (totals[0] - totals[1]) / (2 * EPS)
-    return grad
+    return central_difference(lambda v: pairing(module, *replaced(params, inputs, key, v), cotangents, options), base)
 
 
 def fd_cases():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from symgrad.references import gru, gru_cudnn, lstm
-from test_references import B, EPS, M, N, T, matvec, rel_err, replaced
+from test_references import B, M, N, T, central_difference, matvec, rel_err, replaced
 
 LSTM_GATES = ("z", "i", "f", "o")
 CUDNN_KEYS = ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn",
@@ -62,15 +62,7 @@ def pairing(module, params, inputs, cotangents):
 def numeric_grad(module, params, inputs, cotangents, key):
     """Central differences of the pairing w.r.t. one array, found in params or inputs."""
     base = params[key] if key in params else inputs[key]
-    grad = np.zeros_like(base)
-    for idx in np.ndindex(base.shape):
-        totals = []
-        for step in (EPS, -EPS):
-            shifted = base.copy()
-            shifted[idx] += step
-            totals.append(pairing(module, *replaced(params, inputs, key, shifted), cotangents))
-        grad[idx] = (totals[0] - totals[1]) / (2 * EPS)
-    return grad
+    return central_difference(lambda v: pairing(module, *replaced(params, inputs, key, v), cotangents), base)
 
 
 @pytest.mark.parametrize("module,case", [

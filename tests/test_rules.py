@@ -79,7 +79,7 @@ def test_sum_over_heads():
     """Per-head parameters get per-head gradients; the shared input gets Σᵢ over the heads."""
     M = Model("heads")
     T, d, k = M.dims("T d k")
-    h = M.heads("h")
+    M.heads("h")
     X, R = M.input("X", T, d), M.target("R", T, d)
     A, C = M.param("A", d, k, per_head=True), M.param("C", k, d, per_head=True)
     Z = M.define("Z", tanh(X @ A))

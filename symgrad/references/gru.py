@@ -15,25 +15,14 @@ Arrays are batched row-major: x (T, B, m), h0 (B, n).
 
 import numpy as np
 
-
-def _sigmoid(z):
-    """Logistic sigmoid via tanh, exact and free of overflow for large |z|."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _initial_state(params, inputs):
-    """h_0 from the inputs, zeros when none is given."""
-    if "h0" in inputs:
-        return np.asarray(inputs["h0"], dtype=np.float64)
-    batch = np.shape(inputs["x"])[1]
-    return np.zeros((batch, params["U"].shape[0]))
+from ._common import initial_state, sigmoid
 
 
 def _forward_pass(params, inputs):
     """Return states h_0..h_T, shape (T+1, B, n), and the per-step r, z, h̃ and
     r ⊙ h_{t-1}, each (T, B, n), that the backward pass reuses."""
     x = np.asarray(inputs["x"], dtype=np.float64)
-    h0 = _initial_state(params, inputs)
+    h0 = initial_state(inputs, "h0", params["U"].shape[0])
     steps = x.shape[0]
     hs = np.empty((steps + 1,) + h0.shape)
     hs[0] = h0
@@ -41,8 +30,8 @@ def _forward_pass(params, inputs):
     # W_⋆ x_t for every step at once; only the recurrent part needs the loop.
     wr_x, wz_x, w_x = (x @ params[key].T for key in ("W_r", "W_z", "W"))
     for t in range(steps):
-        r[t] = _sigmoid(wr_x[t] + hs[t] @ params["U_r"].T)
-        z[t] = _sigmoid(wz_x[t] + hs[t] @ params["U_z"].T)
+        r[t] = sigmoid(wr_x[t] + hs[t] @ params["U_r"].T)
+        z[t] = sigmoid(wz_x[t] + hs[t] @ params["U_z"].T)
         reset_h[t] = r[t] * hs[t]
         cand[t] = np.tanh(w_x[t] + reset_h[t] @ params["U"].T)
         hs[t + 1] = z[t] * hs[t] + (1.0 - z[t]) * cand[t]

@@ -15,25 +15,14 @@ Arrays are batched row-major: x (T, B, m), h0 (B, n).
 
 import numpy as np
 
-
-def _sigmoid(z):
-    """Logistic sigmoid via tanh, exact and free of overflow for large |z|."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _initial_state(params, inputs):
-    """h_0 from the inputs, zeros when none is given (torch's default too)."""
-    if "h0" in inputs:
-        return np.asarray(inputs["h0"], dtype=np.float64)
-    batch = np.shape(inputs["x"])[1]
-    return np.zeros((batch, params["W_hn"].shape[0]))
+from ._common import initial_state, sigmoid
 
 
 def _forward_pass(params, inputs):
     """Return states h_0..h_T, shape (T+1, B, n), and the per-step r, z, n and
     W_hn h_{t-1} + b_hn, each (T, B, n), that the backward pass reuses."""
     x = np.asarray(inputs["x"], dtype=np.float64)
-    h0 = _initial_state(params, inputs)
+    h0 = initial_state(inputs, "h0", params["W_hn"].shape[0])
     steps = x.shape[0]
     hs = np.empty((steps + 1,) + h0.shape)
     hs[0] = h0
@@ -41,8 +30,8 @@ def _forward_pass(params, inputs):
     # W_i⋆ x_t + b_i⋆ for every step at once; only the recurrent part needs the loop.
     in_r, in_z, in_n = (x @ params[f"W_i{g}"].T + params[f"b_i{g}"] for g in "rzn")
     for t in range(steps):
-        r[t] = _sigmoid(in_r[t] + hs[t] @ params["W_hr"].T + params["b_hr"])
-        z[t] = _sigmoid(in_z[t] + hs[t] @ params["W_hz"].T + params["b_hz"])
+        r[t] = sigmoid(in_r[t] + hs[t] @ params["W_hr"].T + params["b_hr"])
+        z[t] = sigmoid(in_z[t] + hs[t] @ params["W_hz"].T + params["b_hz"])
         hidden_n[t] = hs[t] @ params["W_hn"].T + params["b_hn"]
         new[t] = np.tanh(in_n[t] + r[t] * hidden_n[t])
         hs[t + 1] = (1.0 - z[t]) * new[t] + z[t] * hs[t]

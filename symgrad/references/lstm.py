@@ -19,21 +19,10 @@ Arrays are batched row-major: x (T, B, m), y0 and c0 (B, n).
 
 import numpy as np
 
+from ._common import initial_state, sigmoid
+
 _GATES = ("z", "i", "f", "o")
 _PEEPHOLES = ("p_i", "p_f", "p_o")
-
-
-def _sigmoid(z):
-    """Logistic sigmoid via tanh, exact and free of overflow for large |z|."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _initial_state(params, inputs, key):
-    """y_0 or c_0 from the inputs, zeros when none is given."""
-    if key in inputs:
-        return np.asarray(inputs[key], dtype=np.float64)
-    batch = np.shape(inputs["x"])[1]
-    return np.zeros((batch, params["W_z"].shape[0]))
 
 
 def _peephole(params, key):
@@ -45,7 +34,8 @@ def _forward_pass(params, inputs):
     """Return outputs y_0..y_T and cells c_0..c_T, shape (T+1, B, n), and the
     gate activations z, i, f, o, each (T, B, n), that the backward pass reuses."""
     x = np.asarray(inputs["x"], dtype=np.float64)
-    y0, c0 = _initial_state(params, inputs, "y0"), _initial_state(params, inputs, "c0")
+    n = params["W_z"].shape[0]
+    y0, c0 = initial_state(inputs, "y0", n), initial_state(inputs, "c0", n)
     steps = x.shape[0]
     ys = np.empty((steps + 1,) + y0.shape)
     cs = np.empty_like(ys)
@@ -57,10 +47,10 @@ def _forward_pass(params, inputs):
     for t in range(steps):
         pre = {gate: input_terms[gate][t] + ys[t] @ params[f"R_{gate}"].T for gate in _GATES}
         z = np.tanh(pre["z"])
-        i = _sigmoid(pre["i"] + p_i * cs[t])
-        f = _sigmoid(pre["f"] + p_f * cs[t])
+        i = sigmoid(pre["i"] + p_i * cs[t])
+        f = sigmoid(pre["f"] + p_f * cs[t])
         cs[t + 1] = z * i + cs[t] * f
-        o = _sigmoid(pre["o"] + p_o * cs[t + 1])
+        o = sigmoid(pre["o"] + p_o * cs[t + 1])
         ys[t + 1] = np.tanh(cs[t + 1]) * o
         for gate, value in zip(_GATES, (z, i, f, o)):
             acts[gate][t] = value

@@ -12,6 +12,8 @@ Arrays are batched row-major: x (T, B, m), y (T, B, k) one-hot, h0 (B, n).
 
 import numpy as np
 
+from ._common import initial_state
+
 
 def _log_softmax(z):
     """Row-wise log-softmax, shifted by the row max so exp cannot overflow."""
@@ -19,18 +21,10 @@ def _log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def _initial_state(params, inputs):
-    """h_0 from the inputs, zeros when none is given (the book's usual start)."""
-    if "h0" in inputs:
-        return np.asarray(inputs["h0"], dtype=np.float64)
-    batch = np.shape(inputs["x"])[1]
-    return np.zeros((batch, params["W"].shape[0]))
-
-
 def _forward_pass(params, inputs):
     """Return states h_0..h_T, shape (T+1, B, n), and log-probabilities (T, B, k)."""
     x = np.asarray(inputs["x"], dtype=np.float64)
-    h0 = _initial_state(params, inputs)
+    h0 = initial_state(inputs, "h0", params["W"].shape[0])
     hs = np.empty((x.shape[0] + 1,) + h0.shape)
     hs[0] = h0
     input_terms = x @ params["U"].T + params["b"]  # U x_t + b for every step at once

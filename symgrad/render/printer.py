@@ -10,7 +10,7 @@ from sympy.printing.str import StrPrinter
 
 from ..functions import lookup
 from ..ops import Add, EPow, Fn, Had, HeadSum, MatMul, ScalarMul, Scale, TimeSum, Transpose
-from ..symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+from ..symbols import Ones, Seq
 from .names import latex_name, text_name, text_sub, time_latex, time_text
 
 PREC_ADD, PREC_NEG, PREC_PROD, PREC_ATOM = 10, 20, 30, 100
