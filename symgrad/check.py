@@ -101,7 +101,7 @@ class Report:
     rows: list
     forward_ref: float | None
     sizes: dict
-    T: int
+    T: int | None          # steps, for a sequence model
     B: int
     seed: int
     reference: str | None
@@ -153,8 +153,8 @@ def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
         ref_grads = ref.vjp(params, inputs, cot)
     rows = [Row(k, rel_err(grads[k], fd[k]), rel_err(grads[k], ref_grads[k]) if k in ref_grads else None)
             for k in fd]
-    report = Report(derivation.model.name, rows, forward_ref, dict(sizes), T, B, seed,
-                    _reference_name(reference))
+    report = Report(derivation.model.name, rows, forward_ref, dict(sizes),
+                    T if derivation.model.sequence else None, B, seed, _reference_name(reference))
     missing = sorted(set(fd) - set(grads))
     if missing:
         report.problems.append(f"no gradient for {', '.join(missing)}")

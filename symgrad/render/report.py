@@ -20,7 +20,8 @@ def check_table(report):
     for r in report.rows:
         table.add_row(r.array, _err(r.fd, report.fd_tol), _err(r.ref, report.ref_tol))
     sizes = ", ".join(f"{k}={v}" for k, v in report.sizes.items())
-    setup = Text(f"float64, {sizes}, T={report.T}, B={report.B}, seed={report.seed}; "
+    steps = f", T={report.T}" if report.T is not None else ""
+    setup = Text(f"float64, {sizes}{steps}, B={report.B}, seed={report.seed}; "
                  f"reference: {report.reference or 'none'}", style="dim")
     verdict = (Text("PASS: every gradient agrees", style="bold green") if report.passed
                else Text("FAIL: " + "; ".join(report.problems), style="bold red"))
