@@ -146,3 +146,30 @@ def check(ctx, model, T, B, seed):
                        catalog.reference(model, options), T=T, B=B, seed=seed)
     Console().print(check_table(report))
     sys.exit(0 if report.passed else 1)
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_name", help="the model, if the file has no 'model:' line")
+@click.option("--format", "fmt", type=click.Choice(("rich", "json")), default="rich", show_default=True)
+@click.pass_context
+def verify(ctx, file, model_name, fmt):
+    """Check a hand derivation (LaTeX or plain text, one equation a line) against the derivation.
+
+    Exit code 0 if every equation given is right, 1 if one is wrong, 2 if the file cannot be read."""
+    import json
+    from .parse import read_lines
+    from .render.verify_report import verify_renderable
+    from .verify import directives, verify_lines
+    lines = read_lines(file)
+    named, file_options, aliases = directives(lines)
+    name = model_name or named
+    if name is None:
+        raise SymgradError(f"{file}: no 'model:' line; name the model with --model")
+    options = _options(name, file_options + list(ctx.args))
+    report = verify_lines(lines, derive(catalog.model(name, **options)), file, aliases)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        Console().print(verify_renderable(report))
+    sys.exit(0 if report.correct else 1)

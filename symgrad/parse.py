@@ -35,6 +35,11 @@ class ParseError(SymgradError):
     """Text that does not parse, with where."""
 
 
+class ShapeMismatch(ParseError):
+    """An equation that parses but whose products do not fit: in a hand derivation, a wrong
+    equation (usually a product in the wrong order) rather than unreadable text."""
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str
@@ -68,6 +73,18 @@ class Scope:
             for f in eq.rhs.atoms(Fn):
                 self.functions[f.name] = f.impl
         self.loss = model.loss_name
+        self.aliases = {}
+
+    def alias(self, base, parts=()):
+        """The model's name for a base and subscript parts (W, [z] → W_z; W, [1] → W1), through
+        the file's own aliases first; None if there is none."""
+        joined = "_".join(parts)
+        candidates = [base + "_" + joined, base + joined] if parts else [base]
+        for c in candidates:
+            c = self.aliases.get(c, c)
+            if c in self.declared:
+                return c
+        return None
 
     def symbol(self, name, time, tok, where):
         sym = self.declared.get(name)
@@ -124,7 +141,7 @@ class Parser:
                 return algebra.scale(number, tensor)
             return fn(a, b)
         except ShapeError as err:
-            self.error(str(err), tok)
+            raise ShapeMismatch(f"{self.where}:{tok.col}: {err}") from None
 
     # -- grammar -----------------------------------------------------------------
     def equation(self):
@@ -254,6 +271,7 @@ class Parser:
 
     def resolve(self, name, time, tok):
         scope, where = self.scope, self.where
+        name = scope.aliases.get(name, name)
         sym = scope.symbol(name, time, tok, where)
         if sym is not None:
             return sym
@@ -289,31 +307,10 @@ def parse_equation(line, scope, where="<text>:1"):
     return lhs, rhs
 
 
-@dataclass
-class HandDerivation:
-    """A file of equations: which model, and each equation with its line number."""
-    path: str
-    model: str
-    options: dict
-    equations: list            # [(line number, source text, lhs, rhs)]
-
-
-def read_header(path):
-    """The model line of a hand-derivation file: ``model: NAME [--option VALUE …]``."""
-    for number, line in enumerate(_lines(path), 1):
-        text = line.split("#", 1)[0].strip()
-        if text.startswith("model:"):
-            words = text[len("model:"):].split()
-            if not words:
-                raise ParseError(f"{path}:{number}:1: 'model:' needs a model name")
-            return words[0], words[1:]
-    return None, []
-
-
 def read_equations(path, scope):
-    """Every equation line of the file, parsed against the model's scope."""
+    """Every equation line of a plain-text file, parsed against the model's scope."""
     out = []
-    for number, line in enumerate(_lines(path), 1):
+    for number, line in enumerate(read_lines(path), 1):
         text = line.split("#", 1)[0].strip()
         if text and not text.startswith("model:"):
             lhs, rhs = parse_equation(text, scope, f"{path}:{number}")
@@ -321,7 +318,14 @@ def read_equations(path, scope):
     return out
 
 
-def _lines(path):
+def read_header(path):
+    """The model line of a hand-derivation file: ``model: NAME [--option VALUE …]``."""
+    from .verify import directives
+    model, options, _ = directives(read_lines(path))
+    return model, options
+
+
+def read_lines(path):
     try:
         with open(path, encoding="utf-8") as f:
             return f.read().splitlines()

@@ -10,6 +10,7 @@ a term missing or extra, at the wrong step, a transpose missing or spurious, a w
 or factor, a product in the wrong order.
 """
 import random
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import reduce
@@ -21,6 +22,8 @@ import sympy as sp
 from . import algebra
 from .algebra import ckey, expand_derivatives, rebuild, substitute
 from .derive import name_nodes
+from .parse import ParseError, Scope, ShapeMismatch, parse_equation
+from .parse_latex import parse_latex_equation
 from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
                   Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .render.printer import text
@@ -57,15 +60,21 @@ class Verifier:
         self.lengths = {length: STEPS for length in self.model.axes.values()}
 
     # -- the basis ---------------------------------------------------------------------
-    def basis(self, expr):
+    def basis(self, expr, steps=None):
         """expr with derivatives written out, activations named and every delta of a node that
         is not a state replaced by its derivation (repeatedly: each replacement is one step
-        closer to the output, so this ends)."""
+        closer to the output, so this ends). At concrete ``steps``, a delta before the first
+        or after the last step is zero, whatever its formula."""
+        if steps is not None:
+            expr = rebuild(expr.xreplace(steps))
         expr = name_nodes(expand_derivatives(expr), self.model)
         for _ in range(len(self.delta_of) + 1):
             mapping = {}
             for d in expr.atoms(Delta):
                 name = d.var.name
+                if steps is not None and self.outside(d.var):
+                    mapping[d] = Zero(*d.shape)
+                    continue
                 if name in self.delta_of and name not in self.states:
                     rhs = self.delta_of[name]
                     mapping[d] = rhs.xreplace({d.var.axis: d.var.time}) if isinstance(d.var, Seq) else rhs
@@ -113,6 +122,13 @@ class Verifier:
             return v(expr.x)
         raise TypeError(f"cannot evaluate {type(expr).__name__}")
 
+    def outside(self, var):
+        """Is var at a concrete step before the first or after the last of its axis?"""
+        if not isinstance(var, Seq) or var.time.free_symbols - set(self.lengths):
+            return False
+        time = int(var.time.xreplace(self.lengths))
+        return not 1 <= time <= self.lengths[self.model.axes[var.axis_name]]
+
     def shape(self, expr):
         return tuple(int(sp.sympify(d).xreplace(self.sizes)) for d in expr.shape)  # noqa: S — sizes only
 
@@ -146,9 +162,6 @@ class Verifier:
             self.values[key] = self.random(expr, Sym("_", 1, 1, "node"))
         return self.values[key]
 
-    def equal(self, a, b, steps_list):
-        return all(np.array_equal(self.value(a, s), self.value(b, s)) for s in steps_list)
-
     # -- judging ---------------------------------------------------------------------------------
     def check(self, line, source, lhs, rhs):
         key = str(lhs)
@@ -161,25 +174,23 @@ class Verifier:
             return Verdict(line, source, key, False, [
                 f"shape: the right-hand side is {algebra.shape_str(rhs.shape)}, {key} is "
                 f"{algebra.shape_str(lhs.shape)} (a product in the wrong order?)"], expected)
-        ours, theirs = self.basis(derived), self.basis(rhs)
-        if self.equal(ours, theirs, self.steps_for(lhs)):
+        if all(np.array_equal(self.value(self.basis(derived, s), s), self.value(self.basis(rhs, s), s))
+               for s in self.steps_for(lhs)):
             return Verdict(line, source, key, True, [], expected)
-        # in the person's own terms first; in the common basis if that explains nothing
-        plain = diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model))
-        problems = plain if plain and len(plain) <= 3 else diagnose(ours, theirs)
+        # said in the person's own terms, or in the common basis, whichever explains more
+        candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
+                      diagnose(self.basis(derived), self.basis(rhs))]
+        problems = min((c for c in candidates if c), key=_vagueness, default=[])
         return Verdict(line, source, key, False,
                        problems or ["the two sides differ, though no single term explains it"], expected)
 
     def target(self, lhs):
         """The derived right-hand side for a hand equation's left-hand side (a delta at any step)."""
         var = lhs.var
-        if isinstance(var, Seq):
-            for eq in self.d.backward:
+        if isinstance(var, Seq):   # the template equation, at the step the hand equation names
+            for eq in self.d.deltas + self.d.inputs:
                 if isinstance(eq.lhs.var, Seq) and eq.lhs.var.name == var.name:
-                    if eq.lhs.var.offset is not None and var.offset is not None:
-                        return eq.rhs.xreplace({var.axis: var.time})
-                    if eq.lhs.var.time == var.time:
-                        return eq.rhs
+                    return eq.rhs.xreplace({var.axis: var.time})
             if var.name in self.delta_of and var.offset is not None:
                 return self.delta_of[var.name].xreplace({var.axis: var.time})
             return None
@@ -243,11 +254,11 @@ def diagnose(ours, theirs):
     for k in set(want) & set(have):
         (core, a), (_, b) = want[k], have[k]
         if a != b:
-            problems.append(f"wrong sign: {_term(-b, core)} should be {_term(a, core)}" if a == -b
+            problems.append(f"wrong sign: {_term(b, core)} should be {_term(a, core)}" if a == -b
                             else f"wrong factor: {_term(b, core)} should be {_term(a, core)}")
     missing = [want[k] for k in want if k not in have]
     extra = [have[k] for k in have if k not in want]
-    for explain in (_shifted_sum, _time_step, _transpose, _order):
+    for explain in (_shifted_sum, _time_step, _transpose, _order, _transposed):
         for m in list(missing):
             for e in list(extra):
                 why = explain(m[0], e[0])
@@ -258,7 +269,12 @@ def diagnose(ours, theirs):
                     break
     problems += [f"missing term: {_term(c, core)}" for core, c in missing]
     problems += [f"extra term: {_term(c, core)}" for core, c in extra]
-    return problems
+    return list(dict.fromkeys(problems))
+
+
+def _vagueness(problems):
+    """Fewer problems, and named mistakes over bare missing/extra terms, explain better."""
+    return sum(2 if p.startswith(("missing term", "extra term")) else 1 for p in problems)
 
 
 def _term(c, core):
@@ -308,8 +324,15 @@ def _transpose(want, have):
         return None
     w, h = {text(x.args[0]) for x in want.atoms(Transpose)}, {text(x.args[0]) for x in have.atoms(Transpose)}
     if w - h:
-        return f"missing transpose: {text(have)} should be {text(want)} ({', '.join(sorted(w - h))}ᵀ)"
-    return f"spurious transpose: {text(have)} should be {text(want)} ({', '.join(sorted(h - w))} is not transposed)"
+        return f"missing transpose: {', '.join(sorted(w - h))} where {', '.join(x + 'ᵀ' for x in sorted(w - h))} belongs"
+    return f"spurious transpose: {', '.join(x + 'ᵀ' for x in sorted(h - w))} where {', '.join(sorted(h - w))} belongs"
+
+
+def _transposed(want, have):
+    """u vᵀ for v uᵀ: the whole product transposed, its factors in the wrong order."""
+    if ckey(algebra.transpose(have)) == ckey(want):
+        return f"product in the wrong order: {text(have)} is the transpose of {text(want)}"
+    return None
 
 
 def _order(want, have):
@@ -318,3 +341,88 @@ def _order(want, have):
     if sorted(map(str, want.args)) == sorted(map(str, have.args)):
         return f"product in the wrong order: {text(have)} should be {text(want)}"
     return None
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """Every hand equation of a file, judged; and the derived equations it does not give."""
+    path: str
+    model: str
+    verdicts: list
+    unchecked: list
+
+    @property
+    def correct(self):
+        return all(v.correct for v in self.verdicts)
+
+    def as_dict(self):
+        return {"file": self.path, "model": self.model, "correct": self.correct,
+                "equations": [{"line": v.line, "lhs": v.lhs, "source": v.source,
+                               "correct": v.correct, "problems": v.problems,
+                               "expected": v.expected} for v in self.verdicts],
+                "not_checked": self.unchecked}
+
+
+_WRAPPERS = re.compile(r"^\s*(\\begin\{[a-z]+\*?\}|\\end\{[a-z]+\*?\}|\\\[|\\\]|\$\$)\s*$")
+
+
+def directives(lines):
+    """model: NAME [--option VALUE …] and alias: THEIRS = OURS lines, comment marks allowed."""
+    model, options, aliases = None, [], {}
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip().lstrip("%#").strip()
+        if text.startswith("model:"):
+            words = text[len("model:"):].split()
+            if not words:
+                raise ParseError(f"line {number}: 'model:' needs a model name")
+            model, options = words[0], words[1:]
+        elif text.startswith("alias:"):
+            pair = text[len("alias:"):].split("=")
+            if len(pair) != 2 or not all(p.strip() for p in pair):
+                raise ParseError(f"line {number}: write an alias as 'alias: theirs = ours'")
+            aliases[pair[0].strip()] = pair[1].strip()
+    return model, options, aliases
+
+
+def equation_lines(lines):
+    """(line number, text) of each equation: comments, math delimiters and environments off."""
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip()
+        if not text or text.startswith(("%", "#", "model:", "alias:")) or _WRAPPERS.match(text):
+            continue
+        text = re.split(r"(?<!\\)%", text)[0]
+        if "\\" not in text:
+            text = text.split("#", 1)[0]
+        text = text.strip().strip("$").strip()
+        text = re.sub(r"^\\\[|\\\]$", "", text).strip()
+        text = re.sub(r"(\\\\|[,.;])\s*$", "", text).strip()
+        if text:
+            yield number, text
+
+
+def is_latex(text):
+    return "\\" in text or "_{" in text or "^{" in text
+
+
+def verify_lines(lines, derivation, path="<text>", aliases=None):
+    """Judge every equation of a hand derivation against a derivation."""
+    scope = Scope(derivation)
+    scope.aliases.update(aliases or {})
+    verifier = Verifier(derivation)
+    verdicts = []
+    for number, text_ in equation_lines(lines):
+        where = f"{path}:{number}"
+        parse_line = parse_latex_equation if is_latex(text_) else parse_equation
+        try:
+            lhs, rhs = parse_line(text_, scope, where)
+        except ShapeMismatch as err:
+            message = str(err).split(": ", 2)[-1]
+            verdicts.append(Verdict(number, text_, text_.split("=")[0].strip(), False,
+                                    [f"shape: {message} (a product in the wrong order?)"]))
+            continue
+        verdicts.append(verifier.check(number, text_, lhs, rhs))
+    given = {v.lhs for v in verdicts}
+    unchecked = [str(eq.lhs) for eq in derivation.backward if str(eq.lhs) not in given]
+    return Report(path, derivation.model.name, verdicts, unchecked)
