@@ -23,7 +23,7 @@ from .tensor import Tensor
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t]+)
   | (?P<num>\d+(?:\.\d+)?)
-  | (?P<name>[^\W\d]\w*)
+  | (?P<name>(?:(?!ᵀ)[^\W\d])(?:(?!ᵀ)\w)*)
   | (?P<op>\*\*|\.T|[@*⊙+\-−=()\[\],'′ᵀ/])
 """, re.VERBOSE)
 
@@ -38,6 +38,10 @@ class ParseError(SymgradError):
 class ShapeMismatch(ParseError):
     """An equation that parses but whose products do not fit: in a hand derivation, a wrong
     equation (usually a product in the wrong order) rather than unreadable text."""
+
+    def __init__(self, where, detail):
+        super().__init__(f"{where}: {detail}")
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ class Parser:
                 return algebra.scale(number, tensor)
             return fn(a, b)
         except ShapeError as err:
-            raise ShapeMismatch(f"{self.where}:{tok.col}: {err}") from None
+            raise ShapeMismatch(f"{self.where}:{tok.col}", str(err)) from None
 
     # -- grammar -----------------------------------------------------------------
     def equation(self):
@@ -285,8 +289,9 @@ class Parser:
             if out not in outs:
                 self.error(f"Δ needs an output; this model's outputs are: {', '.join(outs) or 'none'}", tok)
             return Cotangent(scope.symbol(out, time, tok, where), short=len(outs) == 1)
-        if name[:1] in ("d", "δ") and name[1:] in scope.declared:
-            return Delta(scope.symbol(name[1:], time, tok, where))
+        target = scope.aliases.get(name[1:], name[1:])
+        if name[:1] in ("d", "δ") and target in scope.declared:
+            return Delta(scope.symbol(target, time, tok, where))
         self.error(f"unknown symbol {name}", tok)
 
 

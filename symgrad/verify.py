@@ -418,9 +418,8 @@ def verify_lines(lines, derivation, path="<text>", aliases=None):
         try:
             lhs, rhs = parse_line(text_, scope, where)
         except ShapeMismatch as err:
-            message = str(err).split(": ", 2)[-1]
             verdicts.append(Verdict(number, text_, text_.split("=")[0].strip(), False,
-                                    [f"shape: {message} (a product in the wrong order?)"]))
+                                    [f"shape: {err.detail} (a product in the wrong order?)"]))
             continue
         verdicts.append(verifier.check(number, text_, lhs, rhs))
     given = {v.lhs for v in verdicts}
