@@ -45,6 +45,20 @@ def vjp_times(name, sizes, T, B, repeat):
             timed(lambda: reference.vjp(params, inputs, cot), repeat))
 
 
+def verify_time(repeat):
+    """Verifying Greff et al.'s published LSTM equations, derivation included."""
+    from pathlib import Path
+    from symgrad.verify import directives, verify_lines
+    path = Path(symgrad.__file__).parent / "derivations" / "published" / "greff2017_lstm.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    name, _, _ = directives(lines)
+
+    def run():
+        ckey.cache_clear()
+        verify_lines(lines, symgrad.derive(symgrad.model(name)), str(path))
+    return timed(run, repeat)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -52,6 +66,8 @@ def main():
     print("derivation (median / best of %d, caches cleared)" % args.repeat)
     for name, (med, best) in derivation_times(args.repeat).items():
         print(f"  {name:<24} {1e3 * med:8.1f} ms  {1e3 * best:8.1f} ms")
+    med, best = verify_time(args.repeat)
+    print(f"verify Greff's LSTM file      {1e3 * med:8.1f} ms  {1e3 * best:8.1f} ms")
     print("compiled vjp vs hand-written reference (median / best), B=32, m=n=k=128, T=50")
     sizes = {"m": 128, "n": 128, "k": 128}
     for name in ("rnn", "dense"):
