@@ -173,3 +173,49 @@ def verify(ctx, file, model_name, fmt):
     else:
         Console().print(verify_renderable(report))
     sys.exit(0 if report.correct else 1)
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("model")
+@click.argument("node")
+@click.pass_context
+def paths(ctx, model, node):
+    """Every route from NODE to the outputs of MODEL, the term each adds, and their sum."""
+    from .render.paths import paths_renderable
+    Console().print(paths_renderable(derive(_model(model, ctx.args)), node))
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("model")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="the file to write: .dot, .svg, .png or .pdf")
+@click.pass_context
+def graph(ctx, model, output):
+    """Draw the computational graph of MODEL (recurrent edges dashed)."""
+    from .render.graph import write_graph
+    write_graph(_model(model, ctx.args), output)
+
+
+@main.command(**MODEL_COMMAND)
+@click.argument("model", required=False)
+@click.option("-o", "--output", "directory", type=click.Path(file_okay=False), required=True,
+              help="the directory to write the sheet(s) to")
+@click.option("--pdf", is_flag=True, help="compile to PDF with pdflatex (no shell escape)")
+@click.option("--all", "every", is_flag=True, help="a sheet for every model of the catalog")
+@click.pass_context
+def sheet(ctx, model, directory, pdf, every):
+    """Write the derivation sheet of MODEL: notation, graph, routes, equations, checks."""
+    from importlib.metadata import version
+    from .check import check as run_check
+    from .render.sheet import write_sheet
+    if every == bool(model):
+        raise SymgradError("give a MODEL or --all, not both or neither")
+    names = catalog.names() if every else [model]
+    for name in names:
+        options = _options(name, [] if every else ctx.args)
+        d = derive(catalog.model(name, **options))
+        sizes = getattr(catalog.entry(name), "CHECK_SIZES", None)
+        report = run_check(d, sizes, catalog.reference(name, options)) if sizes else None
+        out = Path(directory) / name if every else Path(directory)
+        tex = write_sheet(d, out, report, pdf, version("symgrad"))
+        click.echo(str(tex.with_suffix(".pdf") if pdf else tex))

@@ -56,10 +56,33 @@ class Derivation:
     params: list
     inlined: dict = field(default_factory=dict)
     seconds: float = 0.0
+    routes: dict = field(default_factory=dict)   # node → [Route], each term presented
 
     @property
     def backward(self):
         return self.deltas + self.inputs + self.initial + self.params
+
+    def paths(self, node):
+        """The routes from a node to the outputs: [(consumer at its step, term)], and the delta
+        they sum to. ``node`` is a name as written in code (c, zbar) or as printed (c, z̄)."""
+        name = self.node_name(node)
+        return list(self.routes[name]), self.delta_rhs(name)
+
+    def node_name(self, node):
+        """The code name of a node given as written in code (zbar) or as printed (z̄)."""
+        from .render.names import text_name
+        for d in self.model.definitions:
+            if node in (d.name, text_name(d.name)) and d.name in self.routes:
+                return d.name
+        raise ModelError(f"{self.model.name} has no node {node!r} with a delta; its nodes: "
+                         + ", ".join(d.name for d in self.model.definitions))
+
+    def delta_rhs(self, name):
+        """δname as the derivation gives it (shown, or inlined)."""
+        for eq in self.deltas + self.inputs:
+            if eq.lhs.var.name == name:
+                return eq.rhs
+        return self.inlined.get(name)
 
     def equation(self, lhs_text):
         """The backward equation whose left-hand side prints as ``lhs_text`` (e.g. "δhₜ")."""
@@ -77,7 +100,12 @@ class Derivation:
         return derivation_latex(self)
 
     def _repr_latex_(self):
-        return self.to_latex()
+        from .render.latex import notebook_latex
+        return notebook_latex(self)
+
+    def _repr_markdown_(self):
+        from .render.latex import notebook_markdown
+        return notebook_markdown(self)
 
     def __rich__(self):
         from .render.text import derivation_renderable
@@ -113,13 +141,15 @@ def derive(model, style=None):
     rank = {d.name: i for i, d in enumerate(model.definitions)}
     for eq in eqs:
         eq.rhs = _present(eq.rhs, model, style, rank)
-    inlined = {k: _present(v, model, style, rank) for k, v in inlined.items()}
+    shown = {name: [Route(r.consumer, r.offset, _present(_inline_all(r.term, inlined), model, style, rank),
+                          r.axis) for r in rs] for name, rs in routes.items()}
+    inlined = {k: _present(_inline_all(v, inlined), model, style, rank) for k, v in inlined.items()}
     by_kind = defaultdict(list)
     for eq in eqs:
         by_kind[eq.kind].append(eq)
     forward = [Equation(d.symbol, d.rhs, "forward") for d in model.definitions]
     return Derivation(model, style, forward, by_kind["delta"], by_kind["input"],
-                      by_kind["initial"], by_kind["param"], inlined, perf_counter() - start)
+                      by_kind["initial"], by_kind["param"], inlined, perf_counter() - start, shown)
 
 
 def _routes(model):
@@ -200,6 +230,17 @@ def _inline(model, eqs):
                 inlined[name] = eq.rhs
                 changed = True
     return inlined
+
+
+def _inline_all(expr, inlined):
+    """expr with every inlined delta written out (an inlined delta may hold another)."""
+    for _ in range(len(inlined) + 1):
+        names = {d.var.name for d in expr.atoms(Delta)} & set(inlined)
+        if not names:
+            return expr
+        for name in names:
+            expr = _inline_into(expr, name, inlined[name])
+    return expr
 
 
 def _always_kept(model):

@@ -62,6 +62,9 @@ class Model:
     _built: bool = False
 
     def __post_init__(self):
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", str(self.name)):
+            raise ModelError(f"model name {self.name!r} must be letters, digits, - and _ "
+                             "(it names files and generated modules)")
         if self.sequence:
             self.axes["t"] = T
 

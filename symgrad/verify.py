@@ -151,7 +151,8 @@ class Verifier:
             out = np.full(shape, Fraction(0), dtype=object)
             out[self.rng.randrange(shape[0]), 0] = Fraction(1)
             return out
-        cells = [Fraction(self.rng.randint(-9, 9), self.rng.randint(1, 7)) for _ in range(shape[0] * shape[1])]
+        cells = [Fraction(self.rng.choice((-1, 1)) * self.rng.randint(1, 9), self.rng.randint(1, 7))
+                 for _ in range(shape[0] * shape[1])]          # never 0: values are divided by
         return np.array(cells, dtype=object).reshape(shape)
 
     def opaque(self, expr, steps):

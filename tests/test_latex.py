@@ -45,6 +45,10 @@ def test_escape_makes_user_text_inert():
     assert escape(r"a_b & 50% #1 {x} \cmd") == r"a\_b \& 50\% \#1 \{x\} \textbackslash{}cmd"
 
 
-def test_notebooks_get_latex():
+def test_notebooks_get_one_display_block_and_markdown():
     d = symgrad.derive(symgrad.model("dense"))
-    assert d._repr_latex_() == d.to_latex()
+    tex = d._repr_latex_()
+    assert tex.startswith("$$\\begin{aligned}") and tex.endswith("\\end{aligned}$$") and "%" not in tex
+    assert r"\delta z_{2} &= \hat{y} - y" in tex
+    md = d._repr_markdown_()
+    assert "#### Deltas" in md and "#### Parameter gradients" in md and r"\delta W_{2} &=" in md

@@ -91,7 +91,7 @@ def test_sum_over_heads():
 def test_stacked_steps_of_another_axis():
     """A decoder step reads all encoder states as a matrix H: H's delta sums the decoder steps,
     each encoder step gets its row back; a gradient of a decoder term times H sums correctly."""
-    M = Model("two axes", sequence=True)
+    M = Model("two-axes", sequence=True)
     m, n = M.dims("m n")
     j = M.axis("j", "T_x")
     with M.along(j):
