@@ -51,17 +51,22 @@ class Token:
     col: int
 
 
-def tokenize(line, where):
+def scan(line, where, pattern, token=Token):
+    """Tokens of a line by a regex of named groups (``ws`` skipped), then an end token."""
     tokens, pos = [], 0
     while pos < len(line):
-        m = _TOKEN.match(line, pos)
+        m = pattern.match(line, pos)
         if not m:
             raise ParseError(f"{where}:{pos + 1}: unexpected character {line[pos]!r}")
         if m.lastgroup != "ws":
-            tokens.append(Token(m.lastgroup, m.group(), pos + 1))
+            tokens.append(token(m.lastgroup, m.group(), pos + 1))
         pos = m.end()
     tokens.append(Token("end", "", len(line) + 1))
     return tokens
+
+
+def tokenize(line, where):
+    return scan(line, where, _TOKEN)
 
 
 class Scope:

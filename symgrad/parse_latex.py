@@ -15,7 +15,7 @@ import re
 import sympy as sp
 
 from . import algebra
-from .parse import MINUS, ParseError, Parser, Token
+from .parse import MINUS, ParseError, Parser, Token, scan
 from .symbols import T, Delta, Seq, t
 from .tensor import Tensor
 
@@ -35,21 +35,15 @@ CONNECTIVES = {r"\rangle", r"\odot", r"\circ", r"\cdot", r"\times"}
 UNICODE = {"δ": r"\delta", "Δ": r"\Delta", "σ": r"\sigma", "ℓ": r"\ell", "γ": r"\gamma", "β": r"\beta"}
 
 
+def _latex_token(kind, text, col):
+    """Unicode letters as their commands (δ → \\delta), − as -, ∘ as ⊙, \\{ as {."""
+    if text in UNICODE:
+        text, kind = UNICODE[text], "cmd"
+    return Token(kind, {"−": "-", "∘": "⊙", r"\{": "{", r"\}": "}"}.get(text, text), col)
+
+
 def tokenize_latex(line, where):
-    tokens, pos = [], 0
-    while pos < len(line):
-        m = _TOKEN.match(line, pos)
-        if not m:
-            raise ParseError(f"{where}:{pos + 1}: unexpected character {line[pos]!r}")
-        if m.lastgroup != "ws":
-            text = m.group()
-            kind = m.lastgroup
-            if text in UNICODE:
-                text, kind = UNICODE[text], "cmd"
-            tokens.append(Token(kind, {"−": "-", "∘": "⊙", r"\{": "{", r"\}": "}"}.get(text, text), pos + 1))
-        pos = m.end()
-    tokens.append(Token("end", "", len(line) + 1))
-    return tokens
+    return scan(line, where, _TOKEN, _latex_token)
 
 
 class _Diag:

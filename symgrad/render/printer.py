@@ -42,11 +42,9 @@ class _Common:
     def _print_Add(self, e):
         out = ""
         for i, term in enumerate(e.args):
-            c, core = (term.coef, term.x) if isinstance(term, Scale) else (1, term)
-            negative = sp.sympify(c).could_extract_minus_sign()
-            body = self._print(term if not negative else _negated(term))
-            if isinstance(term if not negative else _negated(term), Add):
-                body = self.paren(body)
+            negative = isinstance(term, Scale) and term.coef.could_extract_minus_sign()
+            shown = _negated(term) if negative else term
+            body = self.paren(self._print(shown)) if isinstance(shown, Add) else self._print(shown)
             if i == 0:
                 out = (self.minus.strip() if negative else "") + body
             else:

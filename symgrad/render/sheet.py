@@ -30,7 +30,7 @@ def sheet_source(d, check_report=None, figure=None, version=""):
     parts = [_preamble(f"{m.title or m.name}"),
              "\\section{The model}",
              f"Model \\texttt{{{escape(m.name)}}}" + (f" ({escape(options)})" if options else "")
-             + (f", as in \\cite{{source}}." if m.source else "."),
+             + (", as in \\cite{source}." if m.source else "."),
              "\\section{Notation}", _notation(d),
              "\\section{Forward pass}", _align(d.forward),
              "\\section{Computational graph}", _figure(figure, m),
