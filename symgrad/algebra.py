@@ -9,7 +9,7 @@ Two facts about values are used: ``1ᵀ y = 1`` for a one-hot target and
 """
 from fractions import Fraction
 from collections import Counter
-from functools import lru_cache, reduce
+from functools import lru_cache
 
 import sympy as sp
 
@@ -406,7 +406,3 @@ def factor_common(expr):
             rest = [g for g in rest if ckey(g) != ckey(f)]
         rests.append(scale(c, had(*rest) if rest else Ones(*expr.shape)))
     return had(*common, add(*rests))
-
-
-def product(xs):
-    return reduce(lambda a, b: a * b, xs, ONE)

@@ -324,10 +324,6 @@ def _seq_leaves(expr, inside_sum=True):
             for leaf in _seq_leaves(a, inside_sum)]
 
 
-def _reads_steps(rhs):
-    return bool(_seq_leaves(rhs, inside_sum=False))
-
-
 def _reads_heads(expr):
     """Does expr read a per-head symbol outside a sum over the heads?"""
     if isinstance(expr, Sym):

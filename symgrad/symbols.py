@@ -103,13 +103,6 @@ class Zero(Tensor):
     shape = property(lambda self: self.args)
 
 
-def base(sym):
-    """The symbol a delta or a transpose is about, ignoring time."""
-    while isinstance(sym, (Delta, Cotangent)):
-        sym = sym.var
-    return sym
-
-
 def step_variable(name):
     """The step variable of a time axis: t, or j for an encoder's axis."""
     return sp.Symbol(name, integer=True)
