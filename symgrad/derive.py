@@ -56,7 +56,19 @@ class Derivation:
     params: list
     inlined: dict = field(default_factory=dict)
     seconds: float = 0.0
-    routes: dict = field(default_factory=dict)   # node → [Route], each term presented
+    raw_routes: dict = field(default_factory=dict)    # node → [Route] as the sweep found them
+    raw_inlined: dict = field(default_factory=dict)
+    _shown: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def routes(self):
+        """node → [Route], each term written as the equations are (computed when first asked)."""
+        if not self._shown:
+            rank = {d.name: i for i, d in enumerate(self.model.definitions)}
+            show = lambda e: _present(_inline_all(e, self.raw_inlined), self.model, self.style, rank)  # noqa: E731
+            self._shown.update({name: [Route(r.consumer, r.offset, show(r.term), r.axis) for r in rs]
+                                for name, rs in self.raw_routes.items()})
+        return self._shown
 
     @property
     def backward(self):
@@ -141,15 +153,15 @@ def derive(model, style=None):
     rank = {d.name: i for i, d in enumerate(model.definitions)}
     for eq in eqs:
         eq.rhs = _present(eq.rhs, model, style, rank)
-    shown = {name: [Route(r.consumer, r.offset, _present(_inline_all(r.term, inlined), model, style, rank),
-                          r.axis) for r in rs] for name, rs in routes.items()}
+    raw_inlined = inlined
     inlined = {k: _present(_inline_all(v, inlined), model, style, rank) for k, v in inlined.items()}
     by_kind = defaultdict(list)
     for eq in eqs:
         by_kind[eq.kind].append(eq)
     forward = [Equation(d.symbol, d.rhs, "forward") for d in model.definitions]
     return Derivation(model, style, forward, by_kind["delta"], by_kind["input"],
-                      by_kind["initial"], by_kind["param"], inlined, perf_counter() - start, shown)
+                      by_kind["initial"], by_kind["param"], inlined, perf_counter() - start,
+                      dict(routes), raw_inlined)
 
 
 def _routes(model):
