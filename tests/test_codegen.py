@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 import symgrad
+from symgrad import catalog
 from symgrad.check import example, rel_err
 from symgrad.codegen import module_source
 
 
-@pytest.mark.parametrize("name", ["rnn", "dense"])
+@pytest.mark.parametrize("name", catalog.names())
 def test_generated_module_imports_only_numpy(name):
     tree = ast.parse(module_source(symgrad.derive(symgrad.model(name))))
     imported = {a.name.split(".")[0] for node in ast.walk(tree)
@@ -30,15 +31,17 @@ def test_generated_module_shows_the_equations_it_computes():
     assert "δh[_t] = _in_δh[_t - 1] + _mm(_T(W), δa[_t+1])" in src
 
 
-def test_standalone_file_gives_the_same_numbers(tmp_path):
+@pytest.mark.parametrize("name", ["rnn", "mha", "seq2seq-attention"])
+def test_standalone_file_gives_the_same_numbers(tmp_path, name):
     """Run the written module in a separate interpreter, outside the project."""
-    d = symgrad.derive(symgrad.model("rnn"))
+    d = symgrad.derive(symgrad.model(name))
     compiled = d.compile()
-    params, inputs, cot = example(compiled, {"m": 3, "n": 4, "k": 3}, T=5, B=2, seed=3)
+    params, inputs, cot = example(compiled, catalog.entry(name).CHECK_SIZES, T=5, B=2, seed=3)
     path = tmp_path / "rnn_generated.py"
     path.write_text(module_source(d), encoding="utf-8")
     data = tmp_path / "data.npz"
-    np.savez(data, **{"p_" + k: v for k, v in params.items()}, **{"i_" + k: v for k, v in inputs.items()})
+    np.savez(data, **{"p_" + k: v for k, v in params.items()}, **{"i_" + k: v for k, v in inputs.items()},
+             **{"c_" + k: v for k, v in cot.items() if k != compiled.loss})
     script = (
         "import json, sys, numpy as np\n"
         f"sys.path.insert(0, {str(tmp_path)!r})\n"
@@ -46,7 +49,8 @@ def test_standalone_file_gives_the_same_numbers(tmp_path):
         f"z = np.load({str(data)!r})\n"
         "P = {k[2:]: z[k] for k in z if k.startswith('p_')}\n"
         "I = {k[2:]: z[k] for k in z if k.startswith('i_')}\n"
-        "out = g.vjp(P, I, {'L': 1.0})\n"
+        f"C = {{k[2:]: z[k] for k in z if k.startswith('c_')}}\n"
+        "out = g.vjp(P, I, {**C, 'L': 1.0} if not C else C)\n"
         "assert 'symgrad' not in sys.modules\n"
         "print(json.dumps({k: v.tolist() for k, v in out.items()}))\n"
     )
