@@ -15,7 +15,7 @@ from ..errors import SymgradError
 from ..ops import Add, Fn, Had, MatMul, Scale, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym
 from .graph import dot_source
-from .latex import broken_align, escape
+from .latex import _width, breakable, broken_align, escape
 from .names import latex_name
 from .paths import paths_latex
 from .printer import latex
@@ -58,16 +58,23 @@ def _notation(d):
     for sym in m.declared.values():
         shape = "$" + " \\times ".join(latex_name(str(x)) if not str(x).isdigit() else str(x)
                                        for x in sym.shape) + "$"
-        role = "state (read at the next step)" if sym.name in m.states else \
+        role = "state, read at the next step" if sym.name in m.states else \
             "node" if sym.role == "node" else ROLES.get(sym.role, sym.role)
         if getattr(sym, "per_head", False):
             role += ", one per head $i$"
+        definition = next((latex(d.rhs) for d in m.definitions if d.name == sym.name), None)
+        if definition and _width(definition) <= 26:     # longer ones are in the forward pass
+            role += f": ${latex(d_symbol(m, sym.name))} = {breakable(definition)}$"
         rows.append(f"${latex(sym)}$ & {shape} & {role} \\\\")
     sizes = ", ".join(f"${latex_name(n)}$" for n in m.dims_)
-    return ("\\begin{longtable}{lll}\n\\toprule symbol & shape & meaning \\\\ \\midrule\n"
+    return ("\\begin{longtable}{llp{0.55\\linewidth}}\n\\toprule symbol & shape & meaning \\\\ \\midrule\n"
             + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}\n"
             + f"Sizes: {sizes}. $\\delta v$ is the gradient of the "
             + ("loss" if m.loss_name else "outputs' pairing with their deltas $\\Delta$") + " with respect to $v$.")
+
+
+def d_symbol(model, name):
+    return next(d.symbol for d in model.definitions if d.name == name)
 
 
 def _align(eqs):
