@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import symgrad
-from symgrad.check import rel_err
 from test_references import B, K, M, N, T, dense_case, rnn_case  # noqa: F401
 from test_references_lstm_gru import gru_cudnn_case, lstm_case
 from test_references_attention import (D_FF, D_MODEL, HEADS, LN_EPSILON, PAIRS, QUADS, attention_case,
@@ -73,8 +72,7 @@ def test_rnn_matches_torch_autograd(implementation):
                    "x": x.grad, "h0": h0.grad}
     assert loss.item() == pytest.approx(rnn.forward(params, inputs)["L"].sum(), rel=1e-12)
     grads = rnn.vjp(params, inputs, {"L": 1.0})
-    for key, expected in torch_grads.items():
-        assert rel_err(grads[key], expected.numpy()) <= 1e-10, key
+    assert_close(grads, torch_grads)
 
 
 @pytest.mark.parametrize("implementation", ["reference", "derived"])
@@ -96,8 +94,7 @@ def test_dense_matches_torch_autograd(implementation):
                    "W2": second.weight.grad, "b2": second.bias.grad, "x": x.grad}
     assert loss.item() == pytest.approx(dense.forward(params, inputs)["L"].sum(), rel=1e-12)
     grads = dense.vjp(params, inputs, {"L": 1.0})
-    for key, expected in torch_grads.items():
-        assert rel_err(grads[key], expected.numpy()) <= 1e-10, key
+    assert_close(grads, torch_grads)
 
 
 @pytest.mark.parametrize("implementation", ["reference", "derived"])
@@ -116,15 +113,14 @@ def test_lstm_without_peepholes_matches_torch(implementation):
     x, y0, c0 = (torch.tensor(inputs[key], requires_grad=True) for key in ("x", "y0", "c0"))
     out, _ = cell(x, (y0.unsqueeze(0), c0.unsqueeze(0)))
     (out * torch.tensor(cotangents["y"])).sum().backward()
-    assert rel_err(lstm.forward(params, inputs)["y"], out.detach().numpy()) <= 1e-10
+    assert_close(lstm.forward(params, inputs), {"y": out})
     expected = {"x": x.grad, "y0": y0.grad, "c0": c0.grad}
     for prefix, stacked in (("W", cell.weight_ih_l0), ("R", cell.weight_hh_l0),
                             ("b", cell.bias_ih_l0)):
         expected.update(zip((f"{prefix}_{g}" for g in torch_order), stacked.grad.chunk(4)))
     grads = lstm.vjp(params, inputs, cotangents)
     assert sorted(grads) == sorted(expected)
-    for key, value in expected.items():
-        assert rel_err(grads[key], value.numpy()) <= 1e-10, key
+    assert_close(grads, expected)
 
 
 @pytest.mark.parametrize("implementation", ["reference", "derived"])
@@ -141,14 +137,13 @@ def test_gru_cudnn_matches_torch(implementation):
     x, h0 = (torch.tensor(inputs[key], requires_grad=True) for key in ("x", "h0"))
     out, _ = cell(x, h0.unsqueeze(0))
     (out * torch.tensor(cotangents["h"])).sum().backward()
-    assert rel_err(gru_cudnn.forward(params, inputs)["h"], out.detach().numpy()) <= 1e-10
+    assert_close(gru_cudnn.forward(params, inputs), {"h": out})
     expected = {"x": x.grad, "h0": h0.grad}
     for name, keys in stacks.items():
         expected.update(zip(keys, getattr(cell, name).grad.chunk(3)))
     grads = gru_cudnn.vjp(params, inputs, cotangents)
     assert sorted(grads) == sorted(expected)
-    for key, value in expected.items():
-        assert rel_err(grads[key], value.numpy()) <= 1e-10, key
+    assert_close(grads, expected)
 
 
 @pytest.mark.parametrize("causal,padded", PAIRS)
