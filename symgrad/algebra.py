@@ -14,13 +14,13 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Jacobian, LayerNorm, MatMul, RowSoftmax, RowStd,
+                  ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 from .tensor import Tensor
 
 ONE = sp.Integer(1)
-LEAVES = (Sym, Seq, Delta, Cotangent, Ones, Zero)
+LEAVES = (Sym, Seq, Delta, Cotangent, Ones, Zero, Jacobian)
 
 
 def as_coef(c):
@@ -254,6 +254,8 @@ def transpose(x):
         return timesum(transpose(x.x), x.axis)
     if isinstance(x, HeadSum):
         return headsum(transpose(x.x))
+    if isinstance(x, Diag):
+        return x
     return Transpose(x)
 
 
@@ -312,6 +314,24 @@ def step_row(g, time, axis):
     return StepRow(g, time, axis)
 
 
+def diag(v):
+    """diag(v) for a column vector v (a scaled v gives a scaled diag)."""
+    if v.cols != 1:
+        raise ShapeError(f"diag of {v} ({shape_str(v.shape)}): diag takes a column vector")
+    c, core = split_coef(v)
+    if isinstance(core, Zero):
+        return Zero(v.rows, v.rows)
+    return scale(c, Diag(core))
+
+
+def jacobian(of, wrt):
+    """∂of/∂wrt for two column-vector nodes (numerator layout)."""
+    for x in (of, wrt):
+        if x.cols != 1:
+            raise ShapeError(f"a Jacobian ∂{of}/∂{wrt} needs column vectors; {x} is {shape_str(x.shape)}")
+    return Jacobian(of, wrt)
+
+
 def headsum(x):
     c, core = split_coef(x)
     if isinstance(core, Zero):
@@ -360,6 +380,8 @@ def rebuild(expr, memo=None):
         out = step_row(r(expr.g), expr.time, expr.axis)
     elif isinstance(expr, HeadSum):
         out = headsum(r(expr.x))
+    elif isinstance(expr, Diag):
+        out = diag(r(expr.x))
     elif isinstance(expr, (RowSoftmax, LayerNorm, RowStd)):
         out = expr.func(r(expr.x), *expr.args[1:])
     else:

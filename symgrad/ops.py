@@ -149,3 +149,22 @@ class StepRow(Tensor):
     time = property(lambda self: self.args[1])
     axis = property(lambda self: self.args[2].name)
     shape = property(lambda self: (self.args[0].cols, sp.Integer(1)))
+
+
+class Diag(Tensor):
+    """diag(v): the square matrix with the column vector v on its diagonal, as Jacobians print
+    (∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) W). diag(v) X equals v ⊙ X column by column."""
+    x = property(lambda self: self.args[0])
+    shape = property(lambda self: (self.args[0].rows, self.args[0].rows))
+
+
+class Jacobian(Tensor):
+    """∂u/∂v between two column-vector nodes, in numerator layout (rows of u, columns of v):
+    the derivative of u's defining equations with respect to v, every route within them summed."""
+
+    def __new__(cls, of, wrt):
+        return super().__new__(cls, of, wrt)
+
+    of = property(lambda self: self.args[0])
+    wrt = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[0].rows, self.args[1].rows))

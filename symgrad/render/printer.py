@@ -181,6 +181,12 @@ class TextPrinter(_Common, StrPrinter):
     def _print_HeadSum(self, e):
         return "Σᵢ " + self.wrap(e.x, e)
 
+    def _print_Diag(self, e):
+        return "diag(" + self._print(e.x) + ")"
+
+    def _print_Jacobian(self, e):
+        return "∂" + self._print(e.of) + "/∂" + self._print(e.wrt)
+
 
 class TexPrinter(_Common, LatexPrinter):
     """LaTeX for amsmath: \\odot, ^{\\top}, \\delta."""
@@ -254,6 +260,12 @@ class TexPrinter(_Common, LatexPrinter):
 
     def _print_HeadSum(self, e):
         return r"\sum_{i} " + self.wrap(e.x, e)
+
+    def _print_Diag(self, e):
+        return r"\operatorname{diag}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_Jacobian(self, e):
+        return r"\frac{\partial " + self._print(e.of) + r"}{\partial " + self._print(e.wrt) + "}"
 
 
 def lookup_text(e):
