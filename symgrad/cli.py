@@ -160,7 +160,8 @@ def verify(ctx, file, model_name, fmt):
     import json
     from .parse import read_lines
     from .render.verify_report import verify_renderable
-    from .verify import directives, verify_lines
+    from .hand import directives
+    from .verify import verify_lines
     lines = read_lines(file)
     named, file_options, aliases = directives(lines)
     name = model_name or named

@@ -10,7 +10,6 @@ a term missing or extra, at the wrong step, a transpose missing or spurious, a w
 or factor, a product in the wrong order.
 """
 import random
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import reduce
@@ -22,8 +21,8 @@ import sympy as sp
 from . import algebra
 from .algebra import ckey, expand_derivatives, rebuild, substitute
 from .derive import name_nodes
-from .parse import ParseError, Scope, ShapeMismatch, parse_equation
-from .parse_latex import parse_latex_equation
+from . import hand
+from .parse import ParseError
 from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
                   Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .render.printer import text
@@ -366,63 +365,19 @@ class Report:
                 "not_checked": self.unchecked}
 
 
-_WRAPPERS = re.compile(r"^\s*(\\begin\{[a-z]+\*?\}|\\end\{[a-z]+\*?\}|\\\[|\\\]|\$\$)\s*$")
-
-
-def directives(lines):
-    """model: NAME [--option VALUE …] and alias: THEIRS = OURS lines, comment marks allowed."""
-    model, options, aliases = None, [], {}
-    for number, raw in enumerate(lines, 1):
-        text = raw.strip().lstrip("%#").strip()
-        if text.startswith("model:"):
-            words = text[len("model:"):].split()
-            if not words:
-                raise ParseError(f"line {number}: 'model:' needs a model name")
-            model, options = words[0], words[1:]
-        elif text.startswith("alias:"):
-            pair = text[len("alias:"):].split("=")
-            if len(pair) != 2 or not all(p.strip() for p in pair):
-                raise ParseError(f"line {number}: write an alias as 'alias: theirs = ours'")
-            aliases[pair[0].strip()] = pair[1].strip()
-    return model, options, aliases
-
-
-def equation_lines(lines):
-    """(line number, text) of each equation: comments, math delimiters and environments off."""
-    for number, raw in enumerate(lines, 1):
-        text = raw.strip()
-        if not text or text.startswith(("%", "#", "model:", "alias:")) or _WRAPPERS.match(text):
-            continue
-        text = re.split(r"(?<!\\)%", text)[0]
-        if "\\" not in text:
-            text = text.split("#", 1)[0]
-        text = text.strip().strip("$").strip()
-        text = re.sub(r"^\\\[|\\\]$", "", text).strip()
-        text = re.sub(r"(\\\\|[,.;])\s*$", "", text).strip()
-        if text:
-            yield number, text
-
-
-def is_latex(text):
-    return "\\" in text or "_{" in text or "^{" in text
-
-
 def verify_lines(lines, derivation, path="<text>", aliases=None):
     """Judge every equation of a hand derivation against a derivation."""
-    scope = Scope(derivation)
-    scope.aliases.update(aliases or {})
     verifier = Verifier(derivation)
     verdicts = []
-    for number, text_ in equation_lines(lines):
-        where = f"{path}:{number}"
-        parse_line = parse_latex_equation if is_latex(text_) else parse_equation
-        try:
-            lhs, rhs = parse_line(text_, scope, where)
-        except ShapeMismatch as err:
-            verdicts.append(Verdict(number, text_, text_.split("=")[0].strip(), False,
-                                    [f"shape: {err.detail} (a product in the wrong order?)"]))
+    for eq in hand.read(lines, derivation, path, aliases):
+        if eq.kind == "unreadable":
+            raise ParseError(f"{path}:{eq.line}:{eq.error}")
+        form = eq.forms[0]
+        if form.problem is not None:
+            verdicts.append(Verdict(eq.line, eq.source, eq.lhs_text, False,
+                                    [f"shape: {form.problem} (a product in the wrong order?)"]))
             continue
-        verdicts.append(verifier.check(number, text_, lhs, rhs))
+        verdicts.append(verifier.check(eq.line, eq.source, eq.lhs, form.expr))
     given = {v.lhs for v in verdicts}
     unchecked = [str(eq.lhs) for eq in derivation.backward if str(eq.lhs) not in given]
     return Report(path, derivation.model.name, verdicts, unchecked)
