@@ -37,61 +37,41 @@ assignments yet not at some other size would need a size-specific identity (as
 Cayley–Hamilton is for 2×2 matrices), which products, transposes, Hadamard products and
 sums of matrices of at least 3 rows cannot form.
 """
-import hashlib
-import random
 import sys
 from contextlib import contextmanager
 from fractions import Fraction
+from functools import reduce
 
 import numpy as np
 import sympy as sp
 
+from .arithmetic import P, Field, rng_for
 from .functions import lookup
 from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Jacobian, LayerNorm, MatMul, RowSoftmax, RowStd,
                   ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
-
-P = 2 ** 127 - 1
-MAX_DEGREE = 2 ** 60
-MAX_APPLICATIONS = 10 ** 6
-
 
 class NotEvaluable(Exception):
     """An expression this evaluator cannot give an exact value (e.g. an irrational coefficient)."""
 
 
 class Value:
-    """An array over F_P (Python ints in an object array) and a bound on its degree."""
+    """An array (over F_P, or float64) and a bound on its degree as a rational function."""
     __slots__ = ("a", "d")
 
     def __init__(self, a, d):
         self.a, self.d = a, d
 
 
-def _arr(shape, fill=0):
-    return np.full(shape, fill, dtype=object)
-
-
-def _inv(x):
-    if x % P == 0:
-        raise ZeroDivisionError
-    return pow(x, P - 2, P)
-
-
-_vinv = np.vectorize(_inv, otypes=[object])
-
-
 def coefficient(c, sizes):
-    """A SymPy scalar in the sizes as an element of F_P (exact: rational values only)."""
+    """A SymPy scalar in the sizes as a Fraction (exact: rational values only)."""
     c = c.xreplace(sizes) if isinstance(c, sp.Basic) and c.free_symbols else c
     if isinstance(c, sp.Basic):
         c = sp.nsimplify(c) if isinstance(c, sp.Float) else c
         if not c.is_Rational:
             raise NotEvaluable(f"the coefficient {c} is not rational at the sizes tried")
-        q = Fraction(int(c.p), int(c.q))
-    else:
-        q = Fraction(c)
-    return q.numerator % P * _inv(q.denominator % P) % P
+        return Fraction(int(c.p), int(c.q))
+    return Fraction(c)
 
 
 class Point:
@@ -100,14 +80,14 @@ class Point:
 
     ``salt`` makes the point: two points with different salts are independent. Values are
     drawn by hashing what they stand for (a symbol at a step, a function at an argument),
-    so they do not depend on the order in which they are asked for."""
+    so they do not depend on the order in which they are asked for. ``arithmetic`` is
+    ``Field`` (exact, the verdicts) or ``Reals`` (float64 with the real functions)."""
 
-    def __init__(self, derivation, sizes, lengths, salt):
+    def __init__(self, derivation, sizes, lengths, salt, arithmetic=Field):
         self.d, self.model = derivation, derivation.model
         self.sizes = {d: sp.Integer(n) for d, n in sizes.items()}   # dimension symbol → size
         self.lengths = dict(lengths)             # axis name → int
-        self.salt = salt
-        self.applications = 0
+        self.ar = arithmetic(salt)
         self.heads = int(self.sizes[self.model.head_dim]) if self.model.head_dim is not None else 1
         self._nodes = {d.name: d for d in self.model.definitions}
         self._deltas = {}
@@ -117,44 +97,24 @@ class Point:
             self._deltas.setdefault(name, rhs)
         self._initial = {eq.lhs.var.name: eq.rhs for eq in derivation.initial}
         self._memo = {}
+        self._values = {}
         self._jacobians = {}
         for axis, length in self.model.axes.items():    # T, T_x: the length of each time axis
             self.sizes[length] = sp.Integer(self.lengths[axis])
 
-    # -- random values -----------------------------------------------------------------------
-    def _rng(self, *key):
-        digest = hashlib.blake2b(repr((self.salt,) + key).encode(), digest_size=16).digest()
-        return random.Random(digest)
+    @property
+    def applications(self):
+        """How many distinct arguments the uninterpreted functions have been applied to."""
+        return len(self.ar.applied)
 
     def random(self, shape, *key):
-        rng = self._rng(*key)
-        return np.array([rng.randrange(P) for _ in range(shape[0] * shape[1])],
-                        dtype=object).reshape(shape)
+        return self.ar.random(shape, key)
 
     def onehot(self, shape, *key):
-        out = _arr(shape)
-        rng = self._rng(*key)
+        out = self.ar.full(shape)
+        rng = rng_for(self.ar.salt, key)
         for j in range(shape[1]):
             out[rng.randrange(shape[0]), j] = 1
-        return out
-
-    def function(self, tag, a):
-        """An uninterpreted function applied entry by entry: a fresh value per distinct argument."""
-        self.applications += a.size
-        out = _arr(a.shape)
-        for idx, v in np.ndenumerate(a):
-            digest = hashlib.blake2b(repr((self.salt, tag, int(v))).encode(), digest_size=16).digest()
-            out[idx] = int.from_bytes(digest, "big") % P
-        return out
-
-    def function_of_rows(self, tag, a):
-        """An uninterpreted function of each whole row (a row's scale): one value per row."""
-        self.applications += a.shape[0]
-        out = _arr((a.shape[0], 1))
-        for i in range(a.shape[0]):
-            digest = hashlib.blake2b(repr((self.salt, tag, tuple(map(int, a[i])))).encode(),
-                                     digest_size=16).digest()
-            out[i, 0] = int.from_bytes(digest, "big") % P
         return out
 
     # -- shapes and steps ----------------------------------------------------------------------
@@ -193,46 +153,53 @@ class Point:
 
     def _v(self, e, env):
         over = env.get("leaves")
-        if over is not None and e in over:
-            return over[e]
+        if over is not None:
+            if e in over:
+                return over[e]
+            return self._compute(e, env)
+        key = (e, tuple(sorted(env.items())))
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = self._compute(e, env)
+        return found
+
+    def _compute(self, e, env):
         if isinstance(e, (Sym, Seq)):
             return self.symbol(e, env)
         if isinstance(e, Delta):
             return self.delta(e.var, env)
         if isinstance(e, Cotangent):
             return self.cotangent(e.var, env)
+        ar = self.ar
         if isinstance(e, Ones):
-            return Value(_arr(self.shape(e), 1), 0)
+            return Value(ar.full(self.shape(e), 1), 0)
         if isinstance(e, Zero):
-            return Value(_arr(self.shape(e)), 0)
+            return Value(ar.full(self.shape(e)), 0)
         v = lambda x: self._v(x, env)  # noqa: E731
         if isinstance(e, Add):
             parts = [v(a) for a in e.args]
-            return Value(sum((p.a for p in parts[1:]), parts[0].a) % P, sum(p.d for p in parts))
+            return Value(reduce(ar.add, (p.a for p in parts)), sum(p.d for p in parts))
         if isinstance(e, Scale):
             x = v(e.x)
-            return Value(x.a * coefficient(e.coef, self.sizes) % P, x.d)
+            return Value(ar.mul(x.a, ar.number(coefficient(e.coef, self.sizes))), x.d)
         if isinstance(e, MatMul):
             out = v(e.args[0])
             for f in e.args[1:]:
                 x = v(f)
-                out = Value(np.dot(out.a, x.a) % P, out.a.shape[1] * (out.d + x.d))
+                out = Value(ar.dot(out.a, x.a), out.a.shape[1] * (out.d + x.d))
             return out
         if isinstance(e, Had):
             parts = [v(a) for a in e.args]
-            a = parts[0].a
-            for p in parts[1:]:
-                a = a * p.a % P
-            return Value(a, sum(p.d for p in parts))
+            return Value(reduce(ar.mul, (p.a for p in parts)), sum(p.d for p in parts))
         if isinstance(e, ScalarMul):
             s, x = v(e.s), v(e.x)
-            return Value(x.a * s.a[0, 0] % P, s.d + x.d)
+            return Value(ar.mul(x.a, s.a[0, 0]), s.d + x.d)
         if isinstance(e, Transpose):
             x = v(e.args[0])
             return Value(x.a.T.copy(), x.d)
         if isinstance(e, Diag):
             x = v(e.x)
-            out = _arr((x.a.shape[0],) * 2)
+            out = ar.full((x.a.shape[0],) * 2)
             for i in range(x.a.shape[0]):
                 out[i, i] = x.a[i, 0]
             return Value(out, x.d)
@@ -246,15 +213,15 @@ class Point:
             return self.softmax(v(e.x), rows=True)
         if isinstance(e, LayerNorm):
             x = v(e.x)
-            centred = self.centred(x)
-            s = self.rowscale(e, x)
-            return Value(centred.a * _vinv(s.a) % P, centred.d + s.d)
+            centred = ar.sub(x.a, ar.mean_rows(x.a))
+            s = ar.rowstd(e.eps, x.a)
+            return Value(ar.mul(centred, ar.inv(s)), x.d + 1)
         if isinstance(e, RowStd):
-            return self.rowscale(e, v(e.x))
+            return Value(ar.rowstd(e.eps, v(e.x).a), 1)
         if isinstance(e, TimeSum):
             n = self.length(e.axis)
             parts = [self._v(e.x, {**env, e.axis: k}) for k in range(1, n + 1)]
-            return Value(sum((p.a for p in parts[1:]), parts[0].a) % P, n * max(p.d for p in parts))
+            return Value(reduce(ar.add, (p.a for p in parts)), n * max(p.d for p in parts))
         if isinstance(e, Stack):
             n = self.length(e.axis)
             rows = [self._v(e.x, {**env, e.axis: k}) for k in range(1, n + 1)]
@@ -265,8 +232,7 @@ class Point:
             return Value(g.a[k - 1:k, :].T.copy(), g.d)
         if isinstance(e, HeadSum):
             parts = [self._v(e.x, {**env, "head": i}) for i in range(1, self.heads + 1)]
-            return Value(sum((p.a for p in parts[1:]), parts[0].a) % P,
-                         self.heads * max(p.d for p in parts))
+            return Value(reduce(ar.add, (p.a for p in parts)), self.heads * max(p.d for p in parts))
         if isinstance(e, Jacobian):
             return self.jacobian(e, env)
         raise NotEvaluable(f"cannot evaluate {type(e).__name__}")
@@ -274,11 +240,8 @@ class Point:
     def power(self, e, x):
         p = e.p
         if p.is_integer:
-            k = int(p)
-            a = _vinv(x.a) if k < 0 else x.a
-            return Value(np.vectorize(lambda q: pow(int(q), abs(k), P), otypes=[object])(a),
-                         abs(k) * x.d)
-        return Value(self.function(("pow", str(p)), x.a), 1)
+            return Value(self.ar.power(x.a, int(p)), abs(int(p)) * x.d)
+        return Value(self.ar.fractional_power(p, x.a), 1)
 
     def fn(self, e, env):
         entry = lookup(e.impl)
@@ -286,23 +249,14 @@ class Point:
             from .algebra import fn
             return self._v(entry.deriv(fn(e.name, e.impl, e.x), e.x), env)
         x = self._v(e.x, env)
-        return Value(self.function((e.impl, e.order), x.a), 1)
+        return Value(self.ar.fn(e.impl, e.order, x.a), 1)
 
     def softmax(self, x, rows):
         """exp over its sum: a column's entries (or each row's) sum to one."""
-        e = self.function(("exp", 0), x.a)
-        total = e.sum(axis=1 if rows else 0, keepdims=True) % P
+        e = self.ar.exp(x.a)
+        total = e.sum(axis=1 if rows else 0, keepdims=True)
         n = x.a.shape[1] if rows else x.a.shape[0]
-        return Value(e * _vinv(total) % P, 2 * n)
-
-    def centred(self, x):
-        n = x.a.shape[1]
-        mean = x.a.sum(axis=1, keepdims=True) % P * _inv(n) % P
-        return Value((x.a - mean) % P, x.d)
-
-    def rowscale(self, e, x):
-        """√(var + ε) of each row: uninterpreted, one value per distinct row."""
-        return Value(self.function_of_rows(("rowstd", str(e.eps)), x.a), 1)
+        return Value(self.ar.mul(e, self.ar.inv(total)), 2 * n)
 
     # -- leaves --------------------------------------------------------------------------------
     def head(self, sym, env):
@@ -352,7 +306,7 @@ class Point:
             if not self.inside(var, k):
                 if name in self._initial and k == self.boundary(name):
                     return self._v(self._initial[name], {})
-                return Value(_arr(self.shape(var)), 0)
+                return Value(self.ar.full(self.shape(var)), 0)
             head = None
             key = ("delta", name, k, None)
             inner = {var.axis_name: k}
@@ -389,7 +343,7 @@ class Point:
         if isinstance(var, Seq):
             k = self.step(var.time, env)
             if not self.inside(var, k):
-                return Value(_arr(self.shape(var)), 0)
+                return Value(self.ar.full(self.shape(var)), 0)
             return Value(self.random(self.shape(var), "cotangent", var.name, k), 1)
         return Value(self.random(self.shape(var), "cotangent", var.name), 1)
 
@@ -405,7 +359,7 @@ class Point:
         rows = []
         n = self.shape(of)[0]
         for i in range(n):
-            unit = _arr((n, 1))
+            unit = self.ar.full((n, 1))
             unit[i, 0] = 1
             leaves = {**env.get("leaves", {}), seed: Value(unit, 0)}
             rows.append(self._v(vjp, {**inner, "leaves": leaves}))
@@ -441,8 +395,4 @@ def failure_bound(point, degree):
     """ε = (1 + N²/2)·d/P: the chance that this point hides a difference of degree ≤ d."""
     n = point.applications
     return float(Fraction((2 + n * n) * max(degree, 1), 2 * P))
-
-
-def same(a, b):
-    return a.a.shape == b.a.shape and bool(np.all((a.a - b.a) % P == 0))
 

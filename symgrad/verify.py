@@ -22,10 +22,12 @@ from . import hand
 from .algebra import expand_derivatives, rebuild, substitute
 from .derive import name_nodes
 from .diagnose import diagnose, vagueness
-from .identity import NotEvaluable, Point, failure_bound, same
-from .ops import Scale
+from .arithmetic import Field
+from .identity import NotEvaluable, Point, failure_bound
+from .ops import HeadSum, Scale, Stack, StepRow, TimeSum
 from .render.printer import text
-from .symbols import Delta, Seq, Sym, Zero, at_time
+from .symbols import Delta, Seq, Sym, Zero, at_time, step_variable
+from .tensor import Tensor
 
 STATUSES = ("right", "wrong", "unreadable", "forward", "defined", "not checkable")
 SEEDS = (1, 2)
@@ -92,10 +94,10 @@ class Report:
 class Verifier:
     """The derivation of one model and the random points at which hand equations are judged.
 
-    ``expressions`` are the hand equations' expressions: the sequence must be long enough for
-    every step they name, and a dimension under a square root must be a perfect square."""
+    ``pairs`` are the hand equations to come, (left, right): the sequence must be long enough
+    for every step they name, and a dimension under a square root must be a perfect square."""
 
-    def __init__(self, derivation, expressions=()):
+    def __init__(self, derivation, pairs=()):
         self.d, self.model = derivation, derivation.model
         self.templates = {eq.lhs.var.name: eq.rhs for eq in derivation.deltas + derivation.inputs}
         self.templates.update({k: v for k, v in derivation.inlined.items() if k not in self.templates})
@@ -103,13 +105,20 @@ class Verifier:
                         + derivation.inputs if not isinstance(eq.lhs.var, Seq)}
         self.initial = {eq.lhs.var.name: eq for eq in derivation.initial}
         self.states = set(self.model.states)
-        every = [eq.rhs for eq in derivation.backward] + [d.rhs for d in self.model.definitions] \
-            + list(expressions)
+        derived = [eq.rhs for eq in derivation.backward] + [d.rhs for d in self.model.definitions]
+        self.reach = _reach(derived + [e for pair in pairs for e in pair])[0]
+        every = derived + [e for pair in pairs for e in self.moved(*pair)]
+        self._decided = {}
         assignments = _size_assignments(self.model, every)
         taken = {n for sizes in assignments for n in sizes.values()}
         self.lengths = _lengths(self.model, every, taken)
-        self.points = [Point(derivation, sizes, self.lengths, seed)
-                       for seed, sizes in zip(SEEDS, assignments)]
+        self.assignments = assignments
+        self.points = self.points_in(Field)
+
+    def points_in(self, arithmetic):
+        """The verdict's two points, evaluated in ``arithmetic`` (Field, or Reals to check)."""
+        return [Point(self.d, sizes, self.lengths, seed, arithmetic)
+                for seed, sizes in zip(SEEDS, self.assignments)]
 
     # -- what the hand equation should equal ------------------------------------------------
     def target(self, lhs):
@@ -127,11 +136,11 @@ class Verifier:
             if axis in var.time.free_symbols:
                 rhs = template.xreplace({axis: var.time})
                 return rhs, f"{text(lhs)} = {text(rhs)}"
-            k = self.concrete(var.time)
-            if 1 <= k <= self.lengths[var.axis_name]:
+            place = _place(var.time, axis)
+            if place == "inside":
                 rhs = at_time(template, var.time, axis)
                 return rhs, f"{text(lhs)} = {text(rhs)}"
-            if var.name in self.initial and k == self.points[0].boundary(var.name):
+            if var.name in self.initial and place == _BOUNDARY[self.model.direction[var.name]]:
                 eq = self.initial[var.name]
                 return eq.rhs, str(eq)
             return Zero(*lhs.shape), f"{text(lhs)} = 0 (after the last step or before the first)"
@@ -140,8 +149,10 @@ class Verifier:
             return f"{text(lhs)} is not a gradient of the model {self.model.name}"
         return eq.rhs, str(eq)
 
-    def concrete(self, time):
-        return self.points[0].step(time, {})
+    def moved(self, lhs, rhs):
+        """The equation to evaluate: one at fixed steps far from the start is moved down to
+        start at step reach + 2 (every such step is alike), so δh₁₀₀₀₀ needs no long sequence."""
+        return _moved(lhs, rhs, self.reach)
 
     def envs(self, lhs):
         """The steps (and heads) at which an equation with this left-hand side is checked: every
@@ -164,19 +175,26 @@ class Verifier:
     # -- judging ---------------------------------------------------------------------------------
     def identical(self, a, b, envs):
         """(equal?, bound): a and b evaluated at every env at both points."""
+        key = (a, b, tuple(tuple(sorted(e.items())) for e in envs))
+        if key not in self._decided:
+            self._decided[key] = self._identical(a, b, envs)
+        return self._decided[key]
+
+    def _identical(self, a, b, envs):
         bound = 0.0
         for point in self.points:
             degree = 0
             for env in envs:
                 va, vb = point.value(a, env), point.value(b, env)
-                if not same(va, vb):
+                if not point.ar.equal(va.a, vb.a):
                     return False, None
                 degree = max(degree, va.d, vb.d)
             bound = max(bound, failure_bound(point, degree))
         return True, bound
 
-    def check(self, line, source, lhs, rhs, col=1, notes=()):
-        """The verdict on one right-hand side of a backward equation."""
+    def check(self, line, source, lhs, rhs, col=1, notes=(), explain=True):
+        """The verdict on one right-hand side of a backward equation (a wrong one diagnosed
+        unless ``explain`` is False)."""
         key = text(lhs)
         found = self.target(lhs)
         if isinstance(found, str):
@@ -186,8 +204,12 @@ class Verifier:
             return Verdict(line, source, "wrong", key, [
                 f"shape: the right-hand side is {_shape(rhs)}, {key} is {_shape(lhs)} "
                 "(a product in the wrong order?)"], expected, col, list(notes))
+        loose = self.loose_indices(lhs, rhs)
+        if loose:
+            return Verdict(line, source, "wrong", key, [loose], expected, col, list(notes))
         try:
-            equal, bound = self.identical(derived, rhs, self.envs(lhs))
+            at_lhs, at_rhs = self.moved(lhs, rhs)
+            equal, bound = self.identical(self.target(at_lhs)[0], at_rhs, self.envs(at_lhs))
         except NotEvaluable as err:
             return Verdict(line, source, "not checkable", key, [str(err)], expected, col, list(notes))
         except ZeroDivisionError:
@@ -195,8 +217,8 @@ class Verifier:
                            ["a division by zero at the random point"], expected, col, list(notes))
         if equal:
             return Verdict(line, source, "right", key, [], expected, col, list(notes), bound)
-        return Verdict(line, source, "wrong", key, self.explain(derived, rhs), expected, col,
-                       list(notes))
+        problems = self.explain(derived, rhs) if explain else []
+        return Verdict(line, source, "wrong", key, problems, expected, col, list(notes))
 
     def check_forward(self, line, source, lhs, rhs, col=1, notes=()):
         """A forward equation: does its right-hand side give the node's value at every step?"""
@@ -214,7 +236,8 @@ class Verifier:
                 f"shape: the right-hand side is {_shape(rhs)}, {key} is {_shape(lhs)}"],
                 expected, col, list(notes))
         try:
-            equal, bound = self.identical(lhs, rhs, self.envs(lhs))
+            at_lhs, at_rhs = self.moved(lhs, rhs)
+            equal, bound = self.identical(at_lhs, at_rhs, self.envs(at_lhs))
         except (NotEvaluable, ZeroDivisionError) as err:
             return Verdict(line, source, "not checkable", key, [str(err) or "a division by zero"],
                            expected, col, list(notes))
@@ -222,6 +245,18 @@ class Verifier:
             return Verdict(line, source, "forward", key, [], expected, col, list(notes), bound)
         return Verdict(line, source, "wrong", key, self.explain(model_rhs, rhs), expected, col,
                        list(notes))
+
+    def loose_indices(self, lhs, rhs):
+        """A step or head the right-hand side reads but the left-hand side does not fix (δh₀ = …
+        δaₜ₊₁, or δX = … Qᵢ without Σᵢ): a free index on one side only, so a wrong equation."""
+        axes = {step_variable(a) for a in self.model.axes}
+        loose = _indices(rhs, axes) - _indices(lhs, axes)
+        if not loose:
+            return None
+        if "head" in loose:
+            return f"the right-hand side reads one head i, but {text(lhs)} is not per head: sum it over the heads (Σᵢ)"
+        names = ", ".join(sorted(str(a) for a in loose))
+        return f"the right-hand side reads step {names}, but {text(lhs)} does not fix it"
 
     def explain(self, derived, rhs):
         """The mistakes, said in the person's own terms or in the common basis, whichever
@@ -257,6 +292,62 @@ def _shape(e):
 
 
 # -- sizes and lengths -------------------------------------------------------------------------
+
+_BOUNDARY = {-1: "start", 1: "end"}
+
+
+def _indices(e, axes, bound=frozenset()):
+    """The step variables (of ``axes``) and the head index ("head") that e reads outside a sum or
+    stack over them."""
+    if isinstance(e, Seq):
+        return (e.time.free_symbols & axes) - bound
+    if isinstance(e, Sym):
+        return {"head"} - bound if e.per_head else set()
+    if isinstance(e, StepRow):
+        return ((e.time.free_symbols & axes) - bound) | _indices(e.g, axes, bound)
+    if isinstance(e, (TimeSum, Stack)):
+        bound = bound | {step_variable(e.axis)}
+    if isinstance(e, HeadSum):
+        bound = bound | {"head"}
+    out = set()
+    for a in e.args:
+        if isinstance(a, Tensor):
+            out |= _indices(a, axes, bound)
+    return out
+
+
+def _place(time, axis):
+    """Where a step without the step variable lies: "inside" the sequence (k ≥ 1 counted from
+    the start, or T − k from the end), at the "start" boundary (0: a forward state's initial
+    value), at the "end" boundary (T + 1: a backward state's), or "outside"."""
+    if time.is_Integer:
+        k = int(time)
+        return "inside" if k >= 1 else "start" if k == 0 else "outside"
+    ends = list(time.free_symbols - {axis})
+    k = time - ends[0] if len(ends) == 1 else None
+    if k is None or not k.is_Integer:
+        return "outside"
+    k = int(k)
+    return "inside" if k <= 0 else "end" if k == 1 else "outside"
+
+
+def _moved(lhs, rhs, reach):
+    """lhs and rhs with every fixed step of an axis lowered by the same amount, when all the steps
+    they name on it are fixed and the first lies beyond step reach + 2."""
+    seqs = [s for e in (lhs, rhs) for s in e.atoms(Seq)]
+    shifts = {}
+    for axis in {s.axis_name for s in seqs}:
+        times = [s.time for s in seqs if s.axis_name == axis]
+        if all(t.is_Integer for t in times) and min(times) > reach + 2:
+            shifts[axis] = int(min(times)) - (reach + 2)
+    if not shifts:
+        return lhs, rhs
+
+    def lower(e):
+        return e.replace(lambda x: isinstance(x, Seq) and x.axis_name in shifts,
+                         lambda x: Seq(x.name, x.time - shifts[x.axis_name], *x.shape, x.role, x.axis_name))
+    return lower(lhs), lower(rhs)
+
 
 def _reach(exprs):
     """The largest distance in steps between a time an expression names and its axis' current
@@ -335,9 +426,9 @@ def _size_assignments(model, exprs):
 def verify_lines(lines, derivation, path="<text>", aliases=None):
     """Judge every equation of a hand derivation against a derivation."""
     equations = hand.read(lines, derivation, path, aliases)
-    expressions = [eq.lhs for eq in equations if eq.lhs is not None] + \
-        [f.expr for eq in equations for f in eq.forms if f.expr is not None]
-    verifier = Verifier(derivation, expressions)
+    pairs = [(eq.lhs, f.expr) for eq in equations for f in eq.forms
+             if eq.lhs is not None and f.expr is not None]
+    verifier = Verifier(derivation, pairs)
     verdicts = []
     for eq in equations:
         verdicts.extend(_judge(verifier, eq))
