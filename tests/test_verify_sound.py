@@ -78,6 +78,24 @@ def test_steps_named_far_away_are_judged_like_near_ones():
     assert judge("dh[10000] = V.T @ do[10000] + W.T @ da[10000]").status == "wrong"
 
 
+def test_a_ten_thousand_line_file_is_judged_with_a_short_sequence():
+    """Every line names other steps, up to 10,001; the sequence the identities are decided in
+    stays as short as for one line, so the cost grows with the lines only."""
+    lines = ["model: rnn"]
+    for k in range(1, 10_001):
+        lines.append(f"dh[{k}] = V.T @ do[{k}] + W.T @ da[{k + 1}]" if k % 100 else
+                     f"dh[{k}] = V.T @ do[{k}] + W @ da[{k + 1}]")
+    report = verify_lines(lines, RNN, "long.txt")
+    assert report.counts["right"] == 9_900 and report.counts["wrong"] == 100
+    assert Verifier(RNN, [(RNN.deltas[1].lhs, RNN.deltas[1].rhs)]).lengths == \
+        Verifier(RNN, _pairs(lines[-3:])).lengths
+
+
+def _pairs(lines):
+    from symgrad import hand
+    return [(eq.lhs, f.expr) for eq in hand.read(["model: rnn"] + lines, RNN) for f in eq.forms]
+
+
 def test_the_verdict_does_not_depend_on_the_order_of_the_equations():
     greff = (Path(symgrad.__file__).parent / "derivations" / "published" / "greff2017_lstm.txt"
              ).read_text(encoding="utf-8").splitlines()
