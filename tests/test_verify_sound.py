@@ -167,7 +167,8 @@ def test_every_mutation_is_wrong_and_every_equation_right(name, options):
     verifier = Verifier(d, [(eq.lhs, m) for eq, _, m in cases])
     reals = verifier.points_in(Reals)
     for eq in d.backward:
-        assert verifier.check(0, "", eq.lhs, eq.rhs).status == "right", str(eq)
+        verdict = verifier.check(0, "", eq.lhs, eq.rhs)
+        assert verdict.status == "right" and verdict.bound < 1e-20, (str(eq), verdict.problems)
     same = []
     for eq, kind, mutant in cases:
         verdict = verifier.check(0, "", eq.lhs, mutant, explain=False)
@@ -190,3 +191,31 @@ def test_the_mutations_cover_every_kind():
                                  for _, kind, _ in _mutated(name, tuple(options.items()))[1])
     assert set(counts) == set(KINDS), set(KINDS) - set(counts)
     assert sum(counts.values()) >= 5000, counts
+
+
+def test_a_forward_equation_is_checked_against_the_model():
+    """hₜ = tanh(U xₜ + W hₜ₋₁ + b), its terms in another order: the same value at every step
+    (a function's value depends on its argument's value, not on how it is written)."""
+    m = RNN.model
+    x, h, W, U, b = (m.declared[k] for k in ("x", "h", "W", "U", "b"))
+    tanh = symgrad.dsl.tanh
+    verifier = Verifier(RNN)
+    assert verifier.check_forward(1, "", h, tanh(U @ x + W @ h.prev + b)).status == "forward"
+    wrong = verifier.check_forward(1, "", h, tanh(U @ x + W.T @ h.prev + b))
+    assert wrong.status == "wrong" and wrong.expected == "hₜ = tanh(aₜ)"
+
+
+def test_the_json_report_names_its_fields(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("model: rnn\ndh[t] = V.T @ do[t] + W @ da[t+1]\ndo[t] = yhat[t] - y[t]\n"
+                    "db = sum_t(da[t] ?)\n")
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1                       # a wrong line wins over an unreadable one
+    assert {"model", "counts", "not_checked"} <= set(report)
+    assert report["counts"] == {"right": 1, "wrong": 1, "unreadable": 1, "forward": 0,
+                                "defined": 0, "not checkable": 0}
+    for entry in report["equations"]:
+        assert {"line", "source", "status", "lhs", "problems", "expected"} <= set(entry)
+        assert isinstance(entry["problems"], list)
+    assert [e["status"] for e in report["equations"]] == ["wrong", "right", "unreadable"]
