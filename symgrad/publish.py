@@ -59,12 +59,13 @@ def index(rows):
              "from the repository root with", "", "```sh", COMMAND, "```", "",
              "and commit the result: `tests/test_derivations.py` fails while a file differs from what the",
              "code generates. `figures/` holds rendered pages of the LSTM sheet.", "",
-             "| model | options | equations | source | page | sheet |", "|---|---|---|---|---|---|"]
+             "| derivation | model | equations | source | sheet |", "|---|---|---|---|---|"]
     for name, options, d, stem in rows:
         count = len(d.forward) + len(d.backward)
+        title = markdown_text(d.model.title or name)
+        command = " ".join(filter(None, (name, option_text(options))))
         source = markdown_text(d.model.source) or "—"
-        opts = f"`{option_text(options)}`" if options else "—"
-        lines.append(f"| `{name}` | {opts} | {count} | {source} | [{stem}.md]({stem}.md) | [{stem}.tex]({stem}.tex) |")
+        lines.append(f"| [{title}]({stem}.md) | `{command}` | {count} | {source} | [{stem}.tex]({stem}.tex) |")
     return "\n".join(lines) + "\n"
 
 

@@ -57,7 +57,7 @@ def _displays(pairs):
 
 
 def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(MARKDOWN.rich(c) for c in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(MARKDOWN.rich(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -71,7 +71,7 @@ def _routes(d, name):
         return ""
     rows = [(through if isinstance(through, str) else f"${latex(through)}$", f"${latex(term)}$")
             for through, term in routes]
-    return _table((f"route through", f"adds to ${latex(Delta(sym))}$"), rows)
+    return _table(("route through", f"adds to ${latex(Delta(sym))}$"), rows)
 
 
 def _mermaid(d):

@@ -8,7 +8,7 @@ from .printer import latex
 from .width import math_width
 
 ROLES = {"param": "parameter", "input": "input", "target": "target", "onehot": "one-hot target",
-         "mask": r"additive mask ($0$ or $-\infty$)", "causal": "causal mask (constant)"}
+         "mask": r"additive mask, each entry $0$ or $-\infty$", "causal": "causal mask (constant)"}
 SHORT = 12.0     # em: a definition this short is shown beside its symbol
 
 

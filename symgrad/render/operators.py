@@ -19,7 +19,7 @@ _FIXED = [
     (r"\\oslash", r"$a \oslash b$", "element-wise division"),
     (r"\^\{\\odot", r"$A^{\odot k}$", "element-wise power"),
     (r"\^\{\\top\}", r"$A^{\top}$", "transpose"),
-    (r"\\mathbf\{1\}", r"$\mathbf{1}$", r"a column of ones ($\mathbf{1}^{\top}$ a row of ones); "
+    (r"\\mathbf\{1\}", r"$\mathbf{1}$", r"a column of ones, and $\mathbf{1}^{\top}$ a row of ones; "
                                        r"$\mathbf{1} b$ repeats the row $b$ on every row"),
     (r"\\operatorname\{softmax\}", r"$\operatorname{softmax}(x)$",
      r"$e^{x_{j}} / \sum_{k} e^{x_{k}}$ in entry $j$; of a matrix, row by row"),

@@ -64,7 +64,7 @@ def notes(d, tex=False):
         verb = f"the outputs {outs} receive" if len(m.outputs) > 1 else f"the output {outs} receives"
         out.append(math("Δ", r"\Delta") + f" is the delta {verb} from the layer above")
     written = "as a derivative" if d.style == "derivative" else "in closed form"
-    out.append(f"style: {d.style} (" + math("f′", "f'") + f" written {written})")
+    out.append(f"style: {d.style}, with " + math("f′", "f'") + f" written {written}")
     return out
 
 
