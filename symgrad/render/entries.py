@@ -3,7 +3,6 @@
 Only equations made of vectors, element-wise functions and products with a parameter
 matrix have such a form; the rest (attention's matrices, softmax) are left out.
 """
-import re
 
 from ..ops import Add, EPow, Fn, Had, MatMul, Scale, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym

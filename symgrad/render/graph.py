@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import SymgradError
 from ..symbols import Seq, Sym
 from .names import text_name
+from .notation import plain_symbol
 from .printer import latex, text
 
 FORMATS = ("dot", "svg", "png", "pdf")
@@ -65,7 +66,7 @@ def model_graph(model):
             key_of.update({s.name: key for s in members})
             continue
         kind = ("state" if sym.name in model.states else "node") if sym.role == "node" else "input"
-        shapes.append(Shape(sym.name, kind, (sym.name,), latex(_undated(sym)), text_name(sym.name)))
+        shapes.append(Shape(sym.name, kind, (sym.name,), latex(plain_symbol(sym)), text_name(sym.name)))
         key_of[sym.name] = sym.name
     edges = []
     for source, targets in reads.items():
@@ -74,11 +75,6 @@ def model_graph(model):
             if edge not in edges:
                 edges.append(edge)
     return shapes, edges
-
-
-def _undated(sym):
-    """A node's name without its step: the graph shows one step of every sequence."""
-    return Sym(sym.name, *sym.shape, sym.role, getattr(sym, "per_head", False)) if isinstance(sym, Seq) else sym
 
 
 _CELL = re.compile(r"__(\d+[fb]?)")

@@ -7,7 +7,7 @@ few pages as hold them. Nothing is ever shrunk below the size its labels are set
 """
 from dataclasses import dataclass
 
-from .graph import cell_of, cell_title, model_graph
+from .graph import cell_title, model_graph
 from .tikz import layout
 
 # the text area of an A4 sheet with 2 cm margins, less room for the heading line (bp)

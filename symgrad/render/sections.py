@@ -1,8 +1,8 @@
 """What a derivation shows, in what order, shared by every renderer."""
 from ..ops import HeadSum, MatMul, RowSoftmax
 from ..symbols import Ones
-from ..symbols import Seq, Sym
 from .names import latex_name, text_name, text_sub
+from .notation import plain_symbol
 from .printer import latex, text
 
 
@@ -37,7 +37,7 @@ def notes(d, tex=False):
         after = math(f"{length}+1", size + "+1")
         out.append(f"steps {steps}; {total} sums over them; every {delta} at {after} is zero")
     if d.initial:
-        states = names(_undated(eq.lhs.var) for eq in d.initial)
+        states = names(plain_symbol(eq.lhs.var) for eq in d.initial)
         values = names(eq.lhs.var for eq in d.initial)
         backwards = any(eq.lhs.var.time != 0 for eq in d.initial)
         out.append(f"the states {states} start from given values {values}"
@@ -60,14 +60,9 @@ def notes(d, tex=False):
                     r"\delta v = \partial " + latex_name(m.loss_name) + r" / \partial v")
         out.append(f"{loss}; the batch loss is the sum over examples")
     else:
-        outs = names(_undated(m.declared[o]) for o in m.outputs)
+        outs = names(plain_symbol(m.declared[o]) for o in m.outputs)
         verb = f"the outputs {outs} receive" if len(m.outputs) > 1 else f"the output {outs} receives"
         out.append(math("Δ", r"\Delta") + f" is the delta {verb} from the layer above")
     written = "as a derivative" if d.style == "derivative" else "in closed form"
     out.append(f"style: {d.style}, with " + math("f′", "f'") + f" written {written}")
     return out
-
-
-def _undated(sym):
-    """A sequence's name without its step (y, not yₜ)."""
-    return Sym(sym.name, *sym.shape, sym.role) if isinstance(sym, Seq) else sym
