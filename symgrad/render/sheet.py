@@ -9,7 +9,6 @@ backs them, with the date and the symgrad version that ran it.
 import datetime
 import shutil
 import subprocess
-from pathlib import Path
 
 from ..errors import SymgradError
 from .checked import check_rows, check_setup, check_verdict
@@ -98,7 +97,8 @@ def _graph(d):
     else:                                      # turned pages, each after the page it is called on
         count = "the next page" if len(pages) == 1 else f"the next {len(pages)} pages, a cell each"
         where = f"It is drawn on {count}, turned sideways."
-        wrap = ("\\afterpage{\\begin{landscape}\\normalsize", "\\end{landscape}}")
+        wrap = ("\\afterpage{\\begin{landscape}\\normalsize\n\\centerline{The computational graph of "
+                f"\\texttt{{{latex_text(d.model.name)}}}}}\\medskip", "\\end{landscape}}")
     body = "\n".join(f"{wrap[0]}\n{page}\n{wrap[1]}" for page in pages)
     return f"{legend} {where}\n\n{BEGIN} {version}\n{body}\n{END}"
 
@@ -157,17 +157,6 @@ def _checked(d, report):
             "\\begin{longtable}{lcc}\n\\toprule gradient & agrees with finite differences & "
             "agrees with the reference \\\\ \\midrule\n" + rows + "\n\\bottomrule\n\\end{longtable}\n"
             + check_verdict(report))
-
-
-def write_sheet(d, directory, check_report=None, pdf=False, version="", date=None, stem=None):
-    """Write DIR/<stem>.tex (with ``pdf`` also the PDF); returns the .tex path."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tex = directory / f"{stem or d.model.name}.tex"
-    tex.write_text(sheet_source(d, check_report, version, date), encoding="utf-8")
-    if pdf:
-        compile_pdf(tex)
-    return tex
 
 
 def compile_pdf(tex):
