@@ -21,4 +21,5 @@ def test_a_second_time_axis_keeps_its_length_in_one_group():
 def test_subscript_words_are_upright_and_letters_stay_math():
     assert latex_name("d_model") == r"d_{\text{model}}"
     assert latex_name("W_z") == "W_{z}" and latex_name("T_x") == "T_{x}"
+    assert latex_name("W_ir") == "W_{ir}"          # PyTorch's two-letter indices are math, as its docs print them
     assert text_name("d_model") == "d_model" and text_name("W_z") == "W_z" and text_name("h", 0) == "h₀"

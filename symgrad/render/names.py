@@ -7,7 +7,7 @@ superscript for layer and direction: ``y__2b`` → y⁽²←⁾ (layer 2, backwa
 
 A subscript is one group in every renderer: unicode subscripts where every character has
 one (hₜ₊₁), a single name after ``_`` (W_z, a_T), else braces (h_{T+1}, h_{T_x+1}). In
-LaTeX a subscript word of two or more letters is upright text (d_{\\text{model}}).
+LaTeX a subscript word of three or more letters is upright text (d_{\\text{model}}).
 """
 import re
 import unicodedata
@@ -82,8 +82,8 @@ def text_sub(s, unicode=True):
 
 
 def _latex_word(sub):
-    """A subscript word (model, ff) upright; single letters, digits and indices stay math."""
-    return ",".join(r"\text{" + p + "}" if re.fullmatch(r"[A-Za-z]{2,}", p) else p for p in sub.split(",")) \
+    """A subscript word (model, pad) upright; letters, digits and two-letter indices (W_ir) stay math."""
+    return ",".join(r"\text{" + p + "}" if re.fullmatch(r"[A-Za-z]{3,}", p) else p for p in sub.split(",")) \
         if sub else sub
 
 
