@@ -9,7 +9,8 @@ PAPER_WIDTH = 34.0      # em: an article's text width at 10 pt, where the fragme
 
 def derivation_latex(d, width=PAPER_WIDTH):
     """The sections as ``align*`` blocks under ``%`` comments; each block may break across
-    pages (a local ``\\allowdisplaybreaks``), and no line is wider than ``width`` em."""
+    pages (``\\allowdisplaybreaks`` in a group of its own, lines of their own around the block,
+    so the paper it is pasted into is not changed), and no line is wider than ``width`` em."""
     m = d.model
     out = [f"% symgrad derivation of {m.name}" + (f": {latex_comment(m.title)}" if m.title else "")]
     if m.source:
@@ -17,7 +18,7 @@ def derivation_latex(d, width=PAPER_WIDTH):
     out += [f"% {latex_comment(n)}" for n in notes(d)]
     for name, eqs in sections(d):
         block = broken_align([(latex(eq.lhs), latex(eq.rhs)) for eq in eqs], width)
-        out += ["", f"% {name}", "{\\allowdisplaybreaks", block + "}"]
+        out += ["", f"% {name}", "\\begingroup\\allowdisplaybreaks", block, "\\endgroup"]
     return "\n".join(out) + "\n"
 
 
