@@ -100,12 +100,14 @@ def list_models():
 @click.option("--style", type=click.Choice(STYLES), default=None,
               help="derivative: σ′(ō); expanded: o ⊙ (1 − o). Default: the model's source")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to this file")
+@click.option("--truncate", type=click.IntRange(min=1), metavar="K",
+              help="truncated BPTT: no gradient between chunks of K steps, the cut written out")
 @click.pass_context
-def derive_cmd(ctx, model, fmt, style, output):
+def derive_cmd(ctx, model, fmt, style, output, truncate):
     """Derive MODEL (a catalog name or a model file .py) and print its equations.
 
     Model options follow the name, e.g. --variant CIFG."""
-    d = derive(_model(model, ctx.args), style)
+    d = derive(_model(model, ctx.args), style, truncate)
     if fmt == "latex":
         _write(d.to_latex(), output)
     elif fmt == "text" or output:

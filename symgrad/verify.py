@@ -24,8 +24,8 @@ from .algebra import ckey, expand_derivatives, rebuild, substitute
 from .derive import name_nodes
 from .parse import ParseError, Scope, ShapeMismatch, parse_equation
 from .parse_latex import parse_latex_equation
-from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .ops import (Add, EPow, Fn, Had, HeadSum, Indicator, LayerNorm, MatMul, RowSoftmax, RowStd,
+                  ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .render.printer import text
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, shift
 
@@ -120,6 +120,9 @@ class Verifier:
             return v(expr.g)[k - 1:k, :].T
         if isinstance(expr, HeadSum):
             return v(expr.x)
+        if isinstance(expr, Indicator):      # [P] X: X where P holds at these steps, else zero
+            holds = expr.cond.xreplace(steps).xreplace(self.lengths)
+            return v(expr.x) if holds is sp.true else np.full(self.shape(expr), Fraction(0), dtype=object)
         raise TypeError(f"cannot evaluate {type(expr).__name__}")
 
     def outside(self, var):
