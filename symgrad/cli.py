@@ -9,6 +9,7 @@ from rich.table import Table
 
 from . import catalog
 from .derive import STYLES, derive
+from .flow_commands import flow_command, jacobian_command
 from .errors import SymgradError
 
 FORMATS = ("rich", "text", "latex")
@@ -221,3 +222,7 @@ def sheet(ctx, model, directory, pdf, every):
         out = Path(directory) / name if every else Path(directory)
         tex = write_sheet(d, out, report, pdf, version("symgrad"))
         click.echo(str(tex.with_suffix(".pdf") if pdf else tex))
+
+
+main.add_command(jacobian_command(_model))
+main.add_command(flow_command(_model))
