@@ -9,7 +9,7 @@ from rich.table import Table
 
 from . import catalog
 from .derive import STYLES, derive
-from .flow_commands import flow_command, jacobian_command
+from .flow_commands import cliff_command, flow_command, jacobian_command
 from .errors import SymgradError
 
 FORMATS = ("rich", "text", "latex")
@@ -226,3 +226,4 @@ def sheet(ctx, model, directory, pdf, every):
 
 main.add_command(jacobian_command(_model))
 main.add_command(flow_command(_model))
+main.add_command(cliff_command())

@@ -96,3 +96,32 @@ def flow_command(build_model):
             click.echo(str(write_flow_plot(flows, plot)))
     return flow
 
+
+def cliff_command():
+    @click.command("cliff")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+                  help="the figure: .png, .svg or .pdf")
+    @click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="clip the gradient's norm to this (default 4)")
+    @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="the learning rate η (default 0.05)")
+    @click.option("--iterations", type=click.IntRange(1, 10000), default=None,
+                  help="gradient-descent steps (default 60)")
+    def cliff(output, threshold, rate, iterations):
+        """Draw the cliff of Goodfellow et al. Fig. 10.17 from Pascanu et al.'s one-unit RNN:
+        its loss surface and gradient descent without and with clipping (compiled vjp)."""
+        from . import cliff as c
+        from .render.cliff_plot import write_cliff_plot
+        from .render.flow_plot import check_plot_path
+        check_plot_path(output)
+        threshold, rate = threshold or c.THRESHOLD, rate or c.RATE
+        iterations = iterations or c.ITERATIONS
+        plain = c.descend(rate=rate, iterations=iterations)
+        clipped = c.descend(rate=rate, iterations=iterations, threshold=threshold)
+        for name, run in (("without clipping", plain), (f"clipped to ‖g‖ ≤ {threshold:g}", clipped)):
+            k = int(run.steps.argmax())
+            click.echo(f"{name}: largest step {run.steps[k]:.3g} (step {k + 1}, to (w, b) = "
+                       f"({run.path[k + 1][0]:.3g}, {run.path[k + 1][1]:.3g})), largest gradient norm "
+                       f"{run.gradient_norms.max():.3g}, final loss {run.losses[-1]:.3g}")
+        click.echo(str(write_cliff_plot(output, c.surface(), plain, clipped, threshold, rate)))
+    return cliff
