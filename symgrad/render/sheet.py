@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import SymgradError
 from ..ops import Add, Fn, Had, MatMul, Scale, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Ones, Seq, Sym
+from .flow_sheet import flow_section, write_flow_figure
 from .graph import dot_source
 from .latex import _width, breakable, broken_align, escape
 from .names import latex_name
@@ -24,7 +25,7 @@ ROLES = {"param": "parameter", "input": "input", "target": "target", "onehot": "
          "mask": "additive mask (0 or $-\\infty$)", "causal": "causal mask (constant)"}
 
 
-def sheet_source(d, check_report=None, figure=None, version=""):
+def sheet_source(d, check_report=None, figure=None, version="", flow=""):
     m = d.model
     options = ", ".join(f"{k}={v}" for k, v in m.options.items())
     parts = [_preamble(f"{m.title or m.name}"),
@@ -35,7 +36,7 @@ def sheet_source(d, check_report=None, figure=None, version=""):
              "\\section{Forward pass}", _align(d.forward),
              "\\section{Computational graph}", _figure(figure, m),
              "\\section{The chain rule, route by route}", _routes(d),
-             "\\section{Deltas and gradients}", _backward(d),
+             "\\section{Deltas and gradients}", _backward(d), *([flow] if flow else []),
              "\\section{How it was checked}", _checked(check_report, version)]
     if m.source:
         parts.append("\\begin{thebibliography}{1}\n\\bibitem{source} " + escape(m.source)
@@ -208,7 +209,8 @@ def write_sheet(d, directory, check_report=None, pdf=False, version=""):
                              input=dot_source(d.model), text=True, capture_output=True)
         figure = f"{stem}_graph.pdf" if run.returncode == 0 else None
     tex = directory / f"{stem}.tex"
-    tex.write_text(sheet_source(d, check_report, figure, version), encoding="utf-8")
+    flow = flow_section(d, *write_flow_figure(d.model, directory, stem))   # gradient flow, for states
+    tex.write_text(sheet_source(d, check_report, figure, version, flow), encoding="utf-8")
     if pdf:
         compile_pdf(tex)
     return tex
