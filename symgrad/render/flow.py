@@ -19,12 +19,14 @@ def ratio_text(x):
 def flow_table(flows):
     first = flows[0]
     table = Table(title=f"gradient of a loss at the last step, T = {first.steps}, spectral radius "
-                        f"ρ = {first.radius:g}, inputs N(0, {first.input_scale:g}²)", title_justify="left")
+                        f"ρ = {first.radius:g}, inputs N(0, {first.input_scale:g}²)", title_justify="left",
+                  caption="ratio: ‖∂L_T/∂s₁‖ / ‖∂L_T/∂s_T‖ (s: every state); ‖J‖: ‖∂sₜ/∂sₜ₋₁‖₂, geometric "
+                          "mean over t; bound: Pascanu et al.'s (γ‖W‖₂)^(T−1)", caption_justify="left")
     table.add_column("model")
-    table.add_column("‖∂L_T/∂s₁‖ / ‖∂L_T/∂s_T‖", justify="right")
+    table.add_column("ratio", justify="right")
     table.add_column("per state", justify="right")
-    table.add_column("‖∂sₜ/∂sₜ₋₁‖₂ (geo. mean)", justify="right")
-    table.add_column("Pascanu bound (γ‖W‖₂)^(T−1)", justify="right")
+    table.add_column("‖J‖", justify="right")
+    table.add_column("bound", justify="right")
     table.add_column("scaled to ρ")
     for f in flows:
         per_state = ", ".join(f"{text_name(s)} {ratio_text(n[0] / f.grad_norms[-1])}"
