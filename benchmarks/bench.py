@@ -48,7 +48,8 @@ def vjp_times(name, sizes, T, B, repeat):
 def verify_time(repeat):
     """Verifying Greff et al.'s published LSTM equations, derivation included."""
     from pathlib import Path
-    from symgrad.verify import directives, verify_lines
+    from symgrad.hand import directives
+    from symgrad.verify import verify_lines
     path = Path(symgrad.__file__).parent / "derivations" / "published" / "greff2017_lstm.txt"
     lines = path.read_text(encoding="utf-8").splitlines()
     name, _, _ = directives(lines)

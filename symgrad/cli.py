@@ -159,11 +159,14 @@ def check(ctx, model, T, B, seed):
 def verify(ctx, file, model_name, fmt):
     """Check a hand derivation (LaTeX or plain text, one equation a line) against the derivation.
 
-    Exit code 0 if every equation given is right, 1 if one is wrong, 2 if the file cannot be read."""
+    Every equation gets a status: right, wrong, unreadable, forward (a forward equation that
+    agrees with the model), defined or not checkable. Exit code 1 if any equation is wrong,
+    else 2 if any is unreadable or the file has none, else 0."""
     import json
     from .parse import read_lines
     from .render.verify_report import verify_renderable
-    from .verify import directives, verify_lines
+    from .hand import directives
+    from .verify import verify_lines
     lines = read_lines(file)
     named, file_options, aliases = directives(lines)
     name = model_name or named
@@ -171,11 +174,13 @@ def verify(ctx, file, model_name, fmt):
         raise SymgradError(f"{file}: no 'model:' line; name the model with --model")
     options = _options(name, file_options + list(ctx.args))
     report = verify_lines(lines, derive(catalog.model(name, **options)), file, aliases)
+    if not report.verdicts:
+        raise SymgradError(f"{file}: no equation found (one equation a line, such as dh[t] = …)")
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         Console().print(verify_renderable(report))
-    sys.exit(0 if report.correct else 1)
+    sys.exit(report.exit_code)
 
 
 @main.command(**MODEL_COMMAND)

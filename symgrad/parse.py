@@ -330,7 +330,7 @@ def read_equations(path, scope):
 
 def read_header(path):
     """The model line of a hand-derivation file: ``model: NAME [--option VALUE …]``."""
-    from .verify import directives
+    from .hand import directives
     model, options, _ = directives(read_lines(path))
     return model, options
 

@@ -1,353 +1,62 @@
-"""Checking a person's backward equations against the derivation, equation by equation.
+"""Judging a person's equations against the derivation, each line on its own.
 
-The verdict is exact: both sides are brought to one basis (derivatives written out,
-named activations substituted, every delta that is not a state's delta replaced by its
-derived expression) and evaluated in rational arithmetic at a random point, small sizes
-and a few steps, every δ after the last step zero. A correct equation written in another
-form (σ′(ō) or o ⊙ (1 − o), a sum split in two) evaluates equal; a wrong one differs.
-Only then are the two compared term by term, to say what is wrong the way a person would:
-a term missing or extra, at the wrong step, a transpose missing or spurious, a wrong sign
-or factor, a product in the wrong order.
+Every equation of a hand derivation (``hand.py`` reads them) gets one status:
+``right``, ``wrong`` (with what is wrong and the derived form), ``unreadable`` (with
+where and why), ``forward`` (a forward equation that agrees with the model's; a wrong one is
+``wrong``), ``defined`` (a name of the person's own, used by later lines) or
+``not checkable`` (with why).
+
+The verdict is an identity test (``identity.py``): both sides are evaluated exactly at two
+independent random points of the model, at every step of a sequence long enough for every
+step the file names, and at every head. ``right`` means equal everywhere; the chance that a
+wrong equation passes is bounded per verdict (``Verdict.bound``) and stated in
+``identity.py``: far below 10⁻⁹. Only a wrong equation is then diagnosed, term by term
+(``diagnose.py``), in the person's own terms or in a common basis, whichever explains more.
 """
-import random
-import re
+from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
-from functools import reduce
-from itertools import product
 
-import numpy as np
 import sympy as sp
 
-from . import algebra
-from .algebra import ckey, expand_derivatives, rebuild, substitute
+from . import hand
+from .algebra import expand_derivatives, rebuild, substitute
 from .derive import name_nodes
-from .parse import ParseError, Scope, ShapeMismatch, parse_equation
-from .parse_latex import parse_latex_equation
-from .ops import (Add, EPow, Fn, Had, HeadSum, Indicator, LayerNorm, MatMul, RowSoftmax, RowStd,
-                  ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .diagnose import diagnose, vagueness
+from .arithmetic import Field
+from .identity import NotEvaluable, Point, failure_bound
+from .ops import HeadSum, Scale, Stack, StepRow, TimeSum
 from .render.printer import text
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, shift
+from .symbols import Delta, Seq, Sym, Zero, at_time, step_variable
+from .tensor import Tensor
 
-STEPS = 3
-SIZE = 2
-OPAQUE = (Fn, Softmax, RowSoftmax, LayerNorm, RowStd)
+STATUSES = ("right", "wrong", "unreadable", "forward", "defined", "not checkable")
+SEEDS = (1, 2)
+LIMIT = 1e-9          # the largest chance of a wrong ✓ verify accepts
 
 
 @dataclass
 class Verdict:
-    """The outcome for one hand equation."""
+    """The outcome for one right-hand side of one hand equation."""
     line: int
     source: str
-    lhs: str
-    correct: bool
+    status: str
+    lhs: str = ""
     problems: list = field(default_factory=list)
     expected: str = ""
+    col: int = 1
+    notes: list = field(default_factory=list)
+    bound: float | None = None      # for right/forward: the chance that this verdict is wrong
+    form: str = ""                  # the right-hand side judged, where the equation has several
 
+    @property
+    def correct(self):
+        return self.status in ("right", "forward")
 
-class Verifier:
-    """The derivation of one model, ready to judge hand equations against it."""
+    def as_dict(self):
+        return {"line": self.line, "col": self.col, "source": self.source, "status": self.status,
+                "lhs": self.lhs, "problems": list(self.problems), "expected": self.expected,
+                "notes": list(self.notes), "bound": self.bound, "form": self.form}
 
-    def __init__(self, derivation, seed=0):
-        self.d, self.model = derivation, derivation.model
-        self.states = set(self.model.states)
-        self.defs = {str(eq.lhs): eq for eq in derivation.backward}
-        self.delta_of = {eq.lhs.var.name: eq.rhs for eq in derivation.deltas}
-        self.delta_of.update(derivation.inlined)
-        self.rng = random.Random(seed)
-        self.values = {}
-        self.sizes = {d: SIZE for d in self.model.dims_.values()}
-        self.lengths = {length: STEPS for length in self.model.axes.values()}
-
-    # -- the basis ---------------------------------------------------------------------
-    def basis(self, expr, steps=None):
-        """expr with derivatives written out, activations named and every delta of a node that
-        is not a state replaced by its derivation (repeatedly: each replacement is one step
-        closer to the output, so this ends). At concrete ``steps``, a delta before the first
-        or after the last step is zero, whatever its formula."""
-        if steps is not None:
-            expr = rebuild(expr.xreplace(steps))
-        expr = name_nodes(expand_derivatives(expr), self.model)
-        for _ in range(len(self.delta_of) + 1):
-            mapping = {}
-            for d in expr.atoms(Delta):
-                name = d.var.name
-                if steps is not None and self.outside(d.var):
-                    mapping[d] = Zero(*d.shape)
-                    continue
-                if name in self.delta_of and name not in self.states:
-                    rhs = self.delta_of[name]
-                    mapping[d] = rhs.xreplace({d.var.axis: d.var.time}) if isinstance(d.var, Seq) else rhs
-            if not mapping:
-                break
-            expr = name_nodes(expand_derivatives(substitute(expr, mapping)), self.model)
-        return rebuild(expr)
-
-    # -- exact evaluation ------------------------------------------------------------------
-    def value(self, expr, steps):
-        """The exact value of expr at concrete steps ({axis symbol: step})."""
-        if isinstance(expr, (Sym, Seq, Delta, Cotangent)):
-            return self.leaf(expr, steps)
-        if isinstance(expr, Ones):
-            return np.full(self.shape(expr), Fraction(1), dtype=object)
-        if isinstance(expr, Zero):
-            return np.full(self.shape(expr), Fraction(0), dtype=object)
-        if isinstance(expr, OPAQUE) or (isinstance(expr, EPow) and not expr.p.is_integer):
-            return self.opaque(expr, steps)
-        v = lambda e: self.value(e, steps)  # noqa: E731
-        if isinstance(expr, Add):
-            return reduce(np.add, map(v, expr.args))
-        if isinstance(expr, Scale):
-            return _fraction(expr.coef, self.sizes) * v(expr.x)
-        if isinstance(expr, MatMul):
-            return reduce(np.dot, map(v, expr.args))
-        if isinstance(expr, Had):
-            return reduce(np.multiply, map(v, expr.args))
-        if isinstance(expr, ScalarMul):
-            return v(expr.s)[0, 0] * v(expr.x)
-        if isinstance(expr, Transpose):
-            return v(expr.args[0]).T
-        if isinstance(expr, EPow):
-            base = v(expr.x)
-            return np.vectorize(lambda q: q ** int(expr.p), otypes=[object])(base)
-        if isinstance(expr, (TimeSum, Stack)):
-            axis = sp.Symbol(expr.axis, integer=True)
-            length = self.lengths[self.model.axes[expr.axis]]
-            parts = [self.value(expr.x, {**steps, axis: sp.Integer(k)}) for k in range(1, length + 1)]
-            return reduce(np.add, parts) if isinstance(expr, TimeSum) else np.vstack([p.T for p in parts])
-        if isinstance(expr, StepRow):
-            k = int(expr.time.xreplace(steps))
-            return v(expr.g)[k - 1:k, :].T
-        if isinstance(expr, HeadSum):
-            return v(expr.x)
-        if isinstance(expr, Indicator):      # [P] X: X where P holds at these steps, else zero
-            holds = expr.cond.xreplace(steps).xreplace(self.lengths)
-            return v(expr.x) if holds is sp.true else np.full(self.shape(expr), Fraction(0), dtype=object)
-        raise TypeError(f"cannot evaluate {type(expr).__name__}")
-
-    def outside(self, var):
-        """Is var at a concrete step before the first or after the last of its axis?"""
-        if not isinstance(var, Seq) or var.time.free_symbols - set(self.lengths):
-            return False
-        time = int(var.time.xreplace(self.lengths))
-        return not 1 <= time <= self.lengths[self.model.axes[var.axis_name]]
-
-    def shape(self, expr):
-        return tuple(int(d.xreplace(self.sizes)) for d in expr.shape)
-
-    def leaf(self, sym, steps):
-        var = sym.var if isinstance(sym, (Delta, Cotangent)) else sym
-        time = None
-        if isinstance(var, Seq):
-            time = int(var.time.xreplace(steps).xreplace(self.lengths))
-            length = self.lengths[self.model.axes[var.axis_name]]
-            if isinstance(sym, Delta) and not 1 <= time <= length:
-                return np.full(self.shape(sym), Fraction(0), dtype=object)   # δ after the last step
-        key = (type(sym).__name__, var.name, time)
-        if key not in self.values:
-            self.values[key] = self.random(sym, var)
-        return self.values[key]
-
-    def random(self, sym, var):
-        shape = self.shape(sym)
-        if var.role == "onehot" and not isinstance(sym, (Delta, Cotangent)):
-            out = np.full(shape, Fraction(0), dtype=object)
-            out[self.rng.randrange(shape[0]), 0] = Fraction(1)
-            return out
-        cells = [Fraction(self.rng.choice((-1, 1)) * self.rng.randint(1, 9), self.rng.randint(1, 7))
-                 for _ in range(shape[0] * shape[1])]          # never 0: values are divided by
-        return np.array(cells, dtype=object).reshape(shape)
-
-    def opaque(self, expr, steps):
-        """A function value the basis cannot write out: random, the same for the same argument."""
-        concrete = expr.xreplace(steps)
-        key = ("opaque", ckey(_by_impl(concrete)))
-        if key not in self.values:
-            self.values[key] = self.random(expr, Sym("_", 1, 1, "node"))
-        return self.values[key]
-
-    # -- judging ---------------------------------------------------------------------------------
-    def check(self, line, source, lhs, rhs):
-        key = str(lhs)
-        derived = self.target(lhs)
-        if derived is None:
-            return Verdict(line, source, key, False, [f"{key} is not an equation of the model "
-                                                      f"{self.model.name}"])
-        expected = f"{key} = {text(derived)}"
-        if lhs.shape != rhs.shape:
-            return Verdict(line, source, key, False, [
-                f"shape: the right-hand side is {algebra.shape_str(rhs.shape)}, {key} is "
-                f"{algebra.shape_str(lhs.shape)} (a product in the wrong order?)"], expected)
-        if all(np.array_equal(self.value(self.basis(derived, s), s), self.value(self.basis(rhs, s), s))
-               for s in self.steps_for(lhs)):
-            return Verdict(line, source, key, True, [], expected)
-        # said in the person's own terms, or in the common basis, whichever explains more
-        candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
-                      diagnose(self.basis(derived), self.basis(rhs))]
-        problems = min((c for c in candidates if c), key=_vagueness, default=[])
-        return Verdict(line, source, key, False,
-                       problems or ["the two sides differ, though no single term explains it"], expected)
-
-    def target(self, lhs):
-        """The derived right-hand side for a hand equation's left-hand side (a delta at any step)."""
-        var = lhs.var
-        if isinstance(var, Seq):   # the template equation, at the step the hand equation names
-            for eq in self.d.deltas + self.d.inputs:
-                if isinstance(eq.lhs.var, Seq) and eq.lhs.var.name == var.name:
-                    return eq.rhs.xreplace({var.axis: var.time})
-            if var.name in self.delta_of and var.offset is not None:
-                return self.delta_of[var.name].xreplace({var.axis: var.time})
-            return None
-        if var.name in self.delta_of:
-            return self.delta_of[var.name]
-        eq = self.defs.get(str(lhs))
-        return eq.rhs if eq is not None else None
-
-    def steps_for(self, lhs):
-        axes = [sp.Symbol(a, integer=True) for a in self.model.axes]
-        return [dict(zip(axes, map(sp.Integer, ks)))
-                for ks in product(range(1, STEPS + 1), repeat=len(axes))] or [{}]
-
-
-def _by_impl(e):
-    """The same function under its two names (h and tanh) is the same value."""
-    return e.replace(lambda x: isinstance(x, Fn), lambda x: Fn(x.impl, x.impl, x.x, x.order))
-
-
-def _fraction(c, sizes):
-    c = sp.nsimplify(c.xreplace(sizes)) if c.free_symbols else c
-    return Fraction(int(c.p), int(c.q)) if c.is_Rational else Fraction(float(c))
-
-
-# -- diagnosis --------------------------------------------------------------------------------------
-
-def monomials(expr):
-    """expr as a sum of products: [(coefficient, product)] with every sum distributed."""
-    if isinstance(expr, Add):
-        return [m for a in expr.args for m in monomials(a)]
-    if isinstance(expr, Scale):
-        return [(expr.coef * c, core) for c, core in monomials(expr.x)]
-    if isinstance(expr, (MatMul, Had, ScalarMul)):
-        build = {MatMul: algebra.matmul, Had: algebra.had, ScalarMul: algebra.smul}[type(expr)]
-        out = []
-        for combo in product(*(monomials(a) for a in expr.args)):
-            coef = reduce(lambda a, b: a * b, (c for c, _ in combo), sp.Integer(1))
-            c, core = algebra.split_coef(build(*(m for _, m in combo)))
-            out.append((coef * c, core))
-        return out
-    if isinstance(expr, Transpose):
-        return [(c, algebra.transpose(core)) for c, core in monomials(expr.args[0])]
-    if isinstance(expr, TimeSum):
-        return [(c, algebra.timesum(core, expr.axis)) for c, core in monomials(expr.x)]
-    return [(sp.Integer(1), expr)]
-
-
-def _combined(terms):
-    out = {}
-    for c, core in terms:
-        k = ckey(core)
-        prev = out.get(k, (core, 0))
-        out[k] = (prev[0], prev[1] + c)
-    return {k: v for k, v in out.items() if v[1] != 0}
-
-
-def diagnose(ours, theirs):
-    """What differs between the derived and the hand right-hand sides, term by term."""
-    want, have = _combined(monomials(ours)), _combined(monomials(theirs))
-    problems = []
-    for k in set(want) & set(have):
-        (core, a), (_, b) = want[k], have[k]
-        if a != b:
-            problems.append(f"wrong sign: {_term(b, core)} should be {_term(a, core)}" if a == -b
-                            else f"wrong factor: {_term(b, core)} should be {_term(a, core)}")
-    missing = [want[k] for k in want if k not in have]
-    extra = [have[k] for k in have if k not in want]
-    for explain in (_shifted_sum, _time_step, _transpose, _order, _transposed):
-        for m in list(missing):
-            for e in list(extra):
-                why = explain(m[0], e[0])
-                if why and m[1] == e[1]:
-                    problems.append(why)
-                    missing.remove(m)
-                    extra.remove(e)
-                    break
-    problems += [f"missing term: {_term(c, core)}" for core, c in missing]
-    problems += [f"extra term: {_term(c, core)}" for core, c in extra]
-    return list(dict.fromkeys(problems))
-
-
-def _vagueness(problems):
-    """Fewer problems, and named mistakes over bare missing/extra terms, explain better."""
-    return sum(2 if p.startswith(("missing term", "extra term")) else 1 for p in problems)
-
-
-def _term(c, core):
-    return text(algebra.scale(c, core))
-
-
-def _shifted_sum(want, have):
-    """Σₜ f(t+1) for Σₜ f(t): the same terms one step later, so the first one (t = 1, where the
-    initial state enters) is left out; every δ after the last step is zero."""
-    if not (isinstance(want, TimeSum) and isinstance(have, TimeSum)):
-        return None
-    axis = sp.Symbol(want.axis, integer=True)
-    for k in (1, -1):
-        if ckey(algebra.timesum(shift(have.x, -k, axis), want.axis)) == ckey(want):
-            first = "first step (1), where the initial state enters" if k > 0 else "last step"
-            return (f"the sum is shifted by {k:+d} step: {text(have)} is {text(want)} without the "
-                    f"term of the {first}")
-    return None
-
-
-def _times_erased(e):
-    return e.replace(lambda x: isinstance(x, Seq), lambda x: Seq(x.name, 0, *x.shape, x.role, x.axis_name))
-
-
-def _time_step(want, have):
-    if ckey(_times_erased(want)) != ckey(_times_erased(have)):
-        return None
-    w = {s.name: s for s in want.atoms(Seq)}
-    diffs = [(w[s.name], s) for s in have.atoms(Seq) if s.name in w and w[s.name].time != s.time]
-    if not diffs:
-        return None
-    right, wrong = diffs[0]
-    return (f"wrong time step: {text(have)} has {text(_delta_or(have, wrong))} where "
-            f"{text(_delta_or(have, right))} belongs")
-
-
-def _delta_or(expr, sym):
-    return Delta(sym) if any(d.var.name == sym.name for d in expr.atoms(Delta)) else sym
-
-
-def _transposes_erased(e):
-    return e.replace(lambda x: isinstance(x, Transpose), lambda x: x.args[0])
-
-
-def _transpose(want, have):
-    if ckey(_transposes_erased(want)) != ckey(_transposes_erased(have)):
-        return None
-    w, h = {text(x.args[0]) for x in want.atoms(Transpose)}, {text(x.args[0]) for x in have.atoms(Transpose)}
-    if w - h:
-        return f"missing transpose: {', '.join(sorted(w - h))} where {', '.join(x + 'ᵀ' for x in sorted(w - h))} belongs"
-    return f"spurious transpose: {', '.join(x + 'ᵀ' for x in sorted(h - w))} where {', '.join(sorted(h - w))} belongs"
-
-
-def _transposed(want, have):
-    """u vᵀ for v uᵀ: the whole product transposed, its factors in the wrong order."""
-    if ckey(algebra.transpose(have)) == ckey(want):
-        return f"product in the wrong order: {text(have)} is the transpose of {text(want)}"
-    return None
-
-
-def _order(want, have):
-    if not (isinstance(want, MatMul) and isinstance(have, MatMul)):
-        return None
-    if sorted(map(str, want.args)) == sorted(map(str, have.args)):
-        return f"product in the wrong order: {text(have)} should be {text(want)}"
-    return None
-
-
-# -- files ---------------------------------------------------------------------------------------
 
 @dataclass
 class Report:
@@ -358,74 +67,414 @@ class Report:
     unchecked: list
 
     @property
-    def correct(self):
-        return all(v.correct for v in self.verdicts)
+    def counts(self):
+        c = Counter(v.status for v in self.verdicts)
+        return {s: c[s] for s in STATUSES}
+
+    @property
+    def exit_code(self):
+        """1 if any equation is wrong, else 2 if any is unreadable or none was found, else 0."""
+        counts = self.counts
+        if counts["wrong"]:
+            return 1
+        if counts["unreadable"] or not self.verdicts:
+            return 2
+        return 0
+
+    @property
+    def bound(self):
+        """The chance that any ✓ of the file is wrong (a union bound over its verdicts)."""
+        return sum(v.bound or 0.0 for v in self.verdicts if v.correct)
 
     def as_dict(self):
-        return {"file": self.path, "model": self.model, "correct": self.correct,
-                "equations": [{"line": v.line, "lhs": v.lhs, "source": v.source,
-                               "correct": v.correct, "problems": v.problems,
-                               "expected": v.expected} for v in self.verdicts],
-                "not_checked": self.unchecked}
+        return {"file": self.path, "model": self.model, "counts": self.counts,
+                "not_checked": self.unchecked, "false_check_bound": self.bound,
+                "equations": [v.as_dict() for v in self.verdicts]}
 
 
-_WRAPPERS = re.compile(r"^\s*(\\begin\{[a-z]+\*?\}|\\end\{[a-z]+\*?\}|\\\[|\\\]|\$\$)\s*$")
+class Verifier:
+    """The derivation of one model and the random points at which hand equations are judged.
+
+    ``pairs`` are the hand equations to come, (left, right): the sequence must be long enough
+    for every step they name, and a dimension under a square root must be a perfect square."""
+
+    def __init__(self, derivation, pairs=()):
+        self.d, self.model = derivation, derivation.model
+        self.templates = {eq.lhs.var.name: eq.rhs for eq in derivation.deltas + derivation.inputs}
+        self.templates.update({k: v for k, v in derivation.inlined.items() if k not in self.templates})
+        self.statics = {eq.lhs.var.name: eq for eq in derivation.params + derivation.deltas
+                        + derivation.inputs if not isinstance(eq.lhs.var, Seq)}
+        self.initial = {eq.lhs.var.name: eq for eq in derivation.initial}
+        self.states = set(self.model.states)
+        derived = [eq.rhs for eq in derivation.backward] + [d.rhs for d in self.model.definitions]
+        self.reach = _reach(derived + [e for pair in pairs for e in pair])[0]
+        self._moved = {}
+        self._targets = {}
+        every = derived + [e for pair in pairs for e in self.moved(*pair)]
+        self._decided = {}
+        assignments = _size_assignments(self.model, every)
+        taken = {n for sizes in assignments for n in sizes.values()}
+        self.lengths = _lengths(self.model, every, taken)
+        self.assignments = assignments
+        self.points = self.points_in(Field)
+
+    def points_in(self, arithmetic):
+        """The verdict's two points, evaluated in ``arithmetic`` (Field, or Reals to check)."""
+        return [Point(self.d, sizes, self.lengths, seed, arithmetic)
+                for seed, sizes in zip(SEEDS, self.assignments)]
+
+    # -- what the hand equation should equal ------------------------------------------------
+    def target(self, lhs):
+        """(derived right-hand side, a function giving its equation as text) for a hand
+        left-hand side, or a problem (str) saying why there is none. A delta at a step outside the sequence is zero,
+        at a state's boundary it is the initial-state gradient."""
+        if lhs not in self._targets:
+            self._targets[lhs] = self._target(lhs)
+        return self._targets[lhs]
+
+    def _target(self, lhs):
+        if not isinstance(lhs, Delta):
+            return f"{text(lhs)} is not a delta or gradient"
+        var = lhs.var
+        if isinstance(var, Seq):
+            template = self.templates.get(var.name)
+            if template is None:
+                return f"{text(lhs)} is not a gradient of the model {self.model.name}"
+            axis = var.axis
+            if axis in var.time.free_symbols:
+                rhs = template.xreplace({axis: var.time})
+                return rhs, lambda: f"{text(lhs)} = {text(rhs)}"
+            place = _place(var.time, axis)
+            if place == "inside":
+                rhs = at_time(template, var.time, axis)
+                return rhs, lambda: f"{text(lhs)} = {text(rhs)}"
+            if var.name in self.initial and place == _BOUNDARY[self.model.direction[var.name]]:
+                eq = self.initial[var.name]
+                return eq.rhs, lambda: str(eq)
+            return Zero(*lhs.shape), lambda: f"{text(lhs)} = 0 (after the last step or before the first)"
+        eq = self.statics.get(var.name)
+        if eq is None:
+            return f"{text(lhs)} is not a gradient of the model {self.model.name}"
+        return eq.rhs, lambda: str(eq)
+
+    def moved(self, lhs, rhs):
+        """The equation to evaluate: one at fixed steps far from the start is moved down to
+        start at step reach + 2 (every such step is alike), so δh₁₀₀₀₀ needs no long sequence."""
+        key = (lhs, rhs)
+        if key not in self._moved:
+            self._moved[key] = _moved(lhs, rhs, self.reach)
+        return self._moved[key]
+
+    def envs(self, lhs):
+        """The steps (and heads) at which an equation with this left-hand side is checked: every
+        step at which its left-hand side lies inside the sequence, every head."""
+        var = lhs.var if isinstance(lhs, Delta) else lhs
+        envs = [{}]
+        if isinstance(var, Seq) and var.axis in var.time.free_symbols:
+            n = self.lengths[var.axis_name]
+            envs = [{var.axis_name: k} for k in range(1, n + 1)
+                    if 1 <= int(var.time.xreplace({var.axis: sp.Integer(k)}).xreplace(self.points[0].sizes)) <= n]
+        if isinstance(var, Sym) and self._per_head(var):
+            heads = self.points[0].heads
+            envs = [{**e, "head": i} for e in envs for i in range(1, heads + 1)]
+        return envs
+
+    def _per_head(self, var):
+        declared = self.model.declared.get(var.name)
+        return bool(getattr(declared, "per_head", False))
+
+    # -- judging ---------------------------------------------------------------------------------
+    def identical(self, a, b, envs):
+        """(equal?, bound): a and b evaluated at every env at both points."""
+        key = (a, b, tuple(tuple(sorted(e.items())) for e in envs))
+        if key not in self._decided:
+            self._decided[key] = self._identical(a, b, envs)
+        return self._decided[key]
+
+    def _identical(self, a, b, envs):
+        """Equal at every env of both points; a ✓ whose bound is not below LIMIT (never seen: it
+        would need about 10¹³ function applications) is refused rather than claimed."""
+        bound = 0.0
+        for point in self.points:
+            degree = 0
+            for env in envs:
+                va, vb = point.value(a, env), point.value(b, env)
+                if not point.ar.equal(va.a, vb.a):
+                    return False, None
+                degree = max(degree, va.num + vb.den, vb.num + va.den)
+            bound = max(bound, failure_bound(point, degree))
+        if bound >= LIMIT:
+            raise NotEvaluable(f"the chance of a wrong ✓ ({bound:.0e}) is not below {LIMIT:.0e}")
+        return True, bound
+
+    def check(self, line, source, lhs, rhs, col=1, notes=(), explain=True):
+        """The verdict on one right-hand side of a backward equation (a wrong one diagnosed
+        unless ``explain`` is False)."""
+        key = text(lhs)
+        found = self.target(lhs)
+        if isinstance(found, str):
+            return Verdict(line, source, "wrong", key, [found], col=col, notes=list(notes))
+        derived, describe = found
+        if lhs.shape != rhs.shape:
+            return Verdict(line, source, "wrong", key, [
+                f"shape: the right-hand side is {_shape(rhs)}, {key} is {_shape(lhs)} "
+                "(a product in the wrong order?)"], describe(), col, list(notes))
+        loose = self.loose_indices(lhs, rhs)
+        if loose:
+            return Verdict(line, source, "wrong", key, [loose], describe(), col, list(notes))
+        try:
+            at_lhs, at_rhs = self.moved(lhs, rhs)
+            equal, bound = self.identical(self.target(at_lhs)[0], at_rhs, self.envs(at_lhs))
+        except NotEvaluable as err:
+            return Verdict(line, source, "not checkable", key, [str(err)], describe(), col, list(notes))
+        except ZeroDivisionError as err:
+            return Verdict(line, source, "not checkable", key, [str(err)], describe(), col, list(notes))
+        if equal:
+            return Verdict(line, source, "right", key, [], "", col, list(notes), bound)
+        problems = self.explain(derived, rhs) if explain else []
+        return Verdict(line, source, "wrong", key, problems, describe(), col, list(notes))
+
+    def check_forward(self, line, source, lhs, rhs, col=1, notes=()):
+        """A forward equation: does its right-hand side give the node's value at every step?"""
+        key = text(lhs)
+        definition = next((d for d in self.model.definitions if d.name == lhs.name), None)
+        if definition is None:
+            return Verdict(line, source, "wrong", key, [f"{key} is not a node of the model "
+                                                        f"{self.model.name}"], col=col)
+        model_rhs = definition.rhs
+        if isinstance(lhs, Seq):
+            model_rhs = model_rhs.xreplace({lhs.axis: lhs.time})
+        expected = f"{key} = {text(model_rhs)}"
+        if lhs.shape != rhs.shape:
+            return Verdict(line, source, "wrong", key, [
+                f"shape: the right-hand side is {_shape(rhs)}, {key} is {_shape(lhs)}"],
+                expected, col, list(notes))
+        try:
+            at_lhs, at_rhs = self.moved(lhs, rhs)
+            equal, bound = self.identical(at_lhs, at_rhs, self.envs(at_lhs))
+        except (NotEvaluable, ZeroDivisionError) as err:
+            return Verdict(line, source, "not checkable", key, [str(err)],
+                           expected, col, list(notes))
+        if equal:
+            return Verdict(line, source, "forward", key, [], "", col, list(notes), bound)
+        return Verdict(line, source, "wrong", key, self.explain(model_rhs, rhs), expected, col,
+                       list(notes))
+
+    def loose_indices(self, lhs, rhs):
+        """A step or head the right-hand side reads but the left-hand side does not fix (δh₀ = …
+        δaₜ₊₁, or δX = … Qᵢ without Σᵢ): a free index on one side only, so a wrong equation."""
+        axes = {step_variable(a) for a in self.model.axes}
+        loose = _indices(rhs, axes) - _indices(lhs, axes)
+        if not loose:
+            return None
+        if "head" in loose:
+            return f"the right-hand side reads one head i, but {text(lhs)} is not per head: sum it over the heads (Σᵢ)"
+        names = ", ".join(sorted(str(a) for a in loose))
+        return f"the right-hand side reads step {names}, but {text(lhs)} does not fix it"
+
+    def explain(self, derived, rhs):
+        """The mistakes, said in the person's own terms or in the common basis, whichever
+        explains more with fewer words."""
+        if isinstance(derived, Zero):
+            return [f"this delta is zero there, not {text(rhs)}"]
+        candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
+                      diagnose(self.basis(derived), self.basis(rhs))]
+        problems = min((c for c in candidates if c), key=vagueness, default=[])
+        return problems or ["the two sides differ, though no single term explains it"]
+
+    def basis(self, expr):
+        """expr with derivatives written out, activations named and every delta of a node that
+        is not a state replaced by its derivation (repeatedly: each replacement is one step
+        closer to the output, so this ends)."""
+        expr = name_nodes(expand_derivatives(expr), self.model)
+        for _ in range(len(self.templates) + 1):
+            mapping = {}
+            for d in expr.atoms(Delta):
+                name = d.var.name
+                if name in self.templates and name not in self.states and isinstance(d.var, Seq):
+                    mapping[d] = self.templates[name].xreplace({d.var.axis: d.var.time})
+                elif name in self.d.inlined and not isinstance(d.var, Seq):
+                    mapping[d] = self.d.inlined[name]
+            if not mapping:
+                break
+            expr = name_nodes(expand_derivatives(substitute(expr, mapping)), self.model)
+        return rebuild(expr)
 
 
-def directives(lines):
-    """model: NAME [--option VALUE …] and alias: THEIRS = OURS lines, comment marks allowed."""
-    model, options, aliases = None, [], {}
-    for number, raw in enumerate(lines, 1):
-        text = raw.strip().lstrip("%#").strip()
-        if text.startswith("model:"):
-            words = text[len("model:"):].split()
-            if not words:
-                raise ParseError(f"line {number}: 'model:' needs a model name")
-            model, options = words[0], words[1:]
-        elif text.startswith("alias:"):
-            pair = text[len("alias:"):].split("=")
-            if len(pair) != 2 or not all(p.strip() for p in pair):
-                raise ParseError(f"line {number}: write an alias as 'alias: theirs = ours'")
-            aliases[pair[0].strip()] = pair[1].strip()
-    return model, options, aliases
+def _shape(e):
+    return "×".join(str(d) for d in e.shape)
 
 
-def equation_lines(lines):
-    """(line number, text) of each equation: comments, math delimiters and environments off."""
-    for number, raw in enumerate(lines, 1):
-        text = raw.strip()
-        if not text or text.startswith(("%", "#", "model:", "alias:")) or _WRAPPERS.match(text):
+# -- sizes and lengths -------------------------------------------------------------------------
+
+_BOUNDARY = {-1: "start", 1: "end"}
+
+
+def _indices(e, axes, bound=frozenset()):
+    """The step variables (of ``axes``) and the head index ("head") that e reads outside a sum or
+    stack over them."""
+    if isinstance(e, Seq):
+        return (e.time.free_symbols & axes) - bound
+    if isinstance(e, Sym):
+        return {"head"} - bound if e.per_head else set()
+    if isinstance(e, StepRow):
+        return ((e.time.free_symbols & axes) - bound) | _indices(e.g, axes, bound)
+    if isinstance(e, (TimeSum, Stack)):
+        bound = bound | {step_variable(e.axis)}
+    if isinstance(e, HeadSum):
+        bound = bound | {"head"}
+    out = set()
+    for a in e.args:
+        if isinstance(a, Tensor):
+            out |= _indices(a, axes, bound)
+    return out
+
+
+def _place(time, axis):
+    """Where a step without the step variable lies: "inside" the sequence (k ≥ 1 counted from
+    the start, or T − k from the end), at the "start" boundary (0: a forward state's initial
+    value), at the "end" boundary (T + 1: a backward state's), or "outside"."""
+    if time.is_Integer:
+        k = int(time)
+        return "inside" if k >= 1 else "start" if k == 0 else "outside"
+    ends = list(time.free_symbols - {axis})
+    k = time - ends[0] if len(ends) == 1 else None
+    if k is None or not k.is_Integer:
+        return "outside"
+    k = int(k)
+    return "inside" if k <= 0 else "end" if k == 1 else "outside"
+
+
+def _moved(lhs, rhs, reach):
+    """lhs and rhs with every fixed step of an axis lowered by the same amount, when all the steps
+    they name on it are fixed and the first lies beyond step reach + 2."""
+    seqs = [s for e in (lhs, rhs) for s in e.atoms(Seq)]
+    shifts = {}
+    for axis in {s.axis_name for s in seqs}:
+        times = [s.time for s in seqs if s.axis_name == axis]
+        if all(t.is_Integer for t in times) and min(times) > reach + 2:
+            shifts[axis] = int(min(times)) - (reach + 2)
+    if not shifts:
+        return lhs, rhs
+
+    lowered = {x: Seq(x.name, x.time - shifts[x.axis_name], *x.shape, x.role, x.axis_name)
+               for x in set(seqs) if x.axis_name in shifts}
+    return lhs.xreplace(lowered), rhs.xreplace(lowered)
+
+
+def _reach(exprs):
+    """The largest distance in steps between a time an expression names and its axis' current
+    step (or the axis' end, for a time written from T), and the largest fixed step named."""
+    reach, fixed, from_end = 1, 0, 0
+    for e in exprs:
+        if not isinstance(e, sp.Basic):
             continue
-        text = re.split(r"(?<!\\)%", text)[0]
-        if "\\" not in text:
-            text = text.split("#", 1)[0]
-        text = text.strip().strip("$").strip()
-        text = re.sub(r"^\\\[|\\\]$", "", text).strip()
-        text = re.sub(r"(\\\\|[,.;])\s*$", "", text).strip()
-        if text:
-            yield number, text
+        for s in e.atoms(Seq):
+            time = s.time
+            axis = s.axis
+            if axis in time.free_symbols:
+                k = time - axis
+                if k.is_Integer:
+                    reach = max(reach, abs(int(k)))
+            elif time.is_Integer:
+                fixed = max(fixed, int(time))
+            else:
+                ends = [f for f in time.free_symbols]
+                if len(ends) == 1:
+                    k = time - ends[0]
+                    if k.is_Integer:
+                        from_end = max(from_end, abs(int(k)))
+    return reach, fixed, from_end
 
 
-def is_latex(text):
-    return "\\" in text or "_{" in text or "^{" in text
+def _lengths(model, exprs, taken):
+    """A length per time axis: the ends of the sequence out of reach of every step named, and
+    every way the ends can cut a template equation seen (at least 2·reach + 3 steps); distinct
+    from every size in ``taken`` (an axis' length can be a dimension, as T_x is)."""
+    reach, fixed, from_end = _reach(exprs)
+    n = max(2 * reach + 3, fixed + reach + 2, from_end + 2 * reach + 3)
+    out = {}
+    for axis in model.axes:
+        while n in taken:
+            n += 1
+        out[axis] = n
+        taken.add(n)
+    return out
 
+
+def _rooted(model, exprs):
+    """Dimensions under a fractional power in a coefficient (1/√d_k): they get square sizes."""
+    out = set()
+    for e in exprs:
+        if not isinstance(e, sp.Basic):
+            continue
+        for s in e.atoms(Scale):
+            for p in sp.preorder_traversal(s.coef):
+                if isinstance(p, sp.Pow) and not p.exp.is_integer:
+                    out |= p.base.free_symbols & set(model.dims_.values())
+    return out
+
+
+def _size_assignments(model, exprs):
+    """Two assignments of sizes to the dimensions: each at least 3, all distinct, different
+    between the two, squares under a square root (axis lengths are set apart)."""
+    lengths = set(model.axes.values())
+    dims = [d for d in model.dims_.values() if d not in lengths]
+    rooted = _rooted(model, exprs)
+    out = []
+    for start, order in ((3, dims), (4, dims[::-1])):
+        sizes, used = {}, set()
+        for d in order:
+            n = 2 if d in rooted else start
+            while (n * n if d in rooted else n) in used or (d in rooted and n * n < start):
+                n += 1
+            sizes[d] = n * n if d in rooted else n
+            used.add(sizes[d])
+        out.append(sizes)
+    return out
+
+
+# -- files -----------------------------------------------------------------------------------------
 
 def verify_lines(lines, derivation, path="<text>", aliases=None):
     """Judge every equation of a hand derivation against a derivation."""
-    scope = Scope(derivation)
-    scope.aliases.update(aliases or {})
-    verifier = Verifier(derivation)
+    equations = hand.read(lines, derivation, path, aliases)
+    pairs = [(eq.lhs, f.expr) for eq in equations for f in eq.forms
+             if eq.lhs is not None and f.expr is not None]
+    verifier = Verifier(derivation, pairs)
     verdicts = []
-    for number, text_ in equation_lines(lines):
-        where = f"{path}:{number}"
-        parse_line = parse_latex_equation if is_latex(text_) else parse_equation
-        try:
-            lhs, rhs = parse_line(text_, scope, where)
-        except ShapeMismatch as err:
-            verdicts.append(Verdict(number, text_, text_.split("=")[0].strip(), False,
-                                    [f"shape: {err.detail} (a product in the wrong order?)"]))
-            continue
-        verdicts.append(verifier.check(number, text_, lhs, rhs))
+    for eq in equations:
+        verdicts.extend(_judge(verifier, eq))
     given = {v.lhs for v in verdicts}
-    unchecked = [str(eq.lhs) for eq in derivation.backward if str(eq.lhs) not in given]
+    unchecked = [text(eq.lhs) for eq in derivation.backward if text(eq.lhs) not in given]
     return Report(path, derivation.model.name, verdicts, unchecked)
+
+
+def _judge(verifier, eq):
+    """The verdicts on one hand equation: one per right-hand side."""
+    if eq.kind == "unreadable":
+        col, _, why = (eq.error or "").partition(": ")
+        col = int(col) if col.isdigit() else 1
+        return [Verdict(eq.line, eq.source, "unreadable", eq.lhs_text, [why or eq.error or ""], col=col)]
+    if eq.kind == "uncheckable":
+        return [Verdict(eq.line, eq.source, "not checkable", eq.lhs_text, [eq.error or ""])]
+    if eq.kind == "definition":
+        return [Verdict(eq.line, eq.source, "defined", eq.lhs_text)]
+    out = []
+    for form in eq.forms:
+        lhs_text = text(eq.lhs) if eq.lhs is not None else eq.lhs_text
+        if form.error is not None:
+            verdict = Verdict(eq.line, eq.source, "unreadable", lhs_text, [form.error], col=form.col)
+        elif form.problem is not None:
+            found = verifier.target(eq.lhs) if eq.lhs is not None else None
+            expected = found[1]() if isinstance(found, tuple) else ""
+            verdict = Verdict(eq.line, eq.source, "wrong", lhs_text, [f"shape: {form.problem}"],
+                              expected, form.col, list(form.notes))
+        elif eq.kind == "forward":
+            verdict = verifier.check_forward(eq.line, eq.source, eq.lhs, form.expr, form.col, form.notes)
+        else:
+            verdict = verifier.check(eq.line, eq.source, eq.lhs, form.expr, form.col, form.notes)
+        verdict.form = form.text if len(eq.forms) > 1 else ""
+        out.append(verdict)
+    return out
+

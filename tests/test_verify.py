@@ -38,11 +38,11 @@ def test_greff_verifies_except_the_sums_without_the_initial_state():
     code, out = run(GREFF, "--format", "json")
     report = json.loads(out)
     assert code == 1 and report["model"] == "lstm"
-    wrong = {e["lhs"]: e["problems"] for e in report["equations"] if not e["correct"]}
+    wrong = {e["lhs"]: e["problems"] for e in report["equations"] if e["status"] != "right"}
     assert set(wrong) == SHIFTED
     assert all(p == [p[0]] and "shifted by +1 step" in p[0] and "initial state" in p[0]
                for p in wrong.values())
-    assert sum(e["correct"] for e in report["equations"]) == 16
+    assert report["counts"]["right"] == 16 and report["counts"]["wrong"] == 6
     assert report["not_checked"] == ["δy₀", "δc₀"]
 
 
@@ -63,7 +63,7 @@ MISTAKES = [
      "wrong time step: p_i ⊙ δīₜ has δīₜ where δīₜ₊₁ belongs"),
     ("missing transpose", "dy[t] = Delta[t] + R_z @ dzbar[t+1] + R_i.T @ dibar[t+1]"
      " + R_f.T @ dfbar[t+1] + R_o.T @ dobar[t+1]",
-     "missing transpose: R_z where R_zᵀ belongs"),
+     "missing transpose: R_z δz̄ₜ₊₁ has R_z where R_zᵀ belongs"),
     ("spurious transpose", "dx[t] = W_z @ dzbar[t] + W_i.T @ dibar[t] + W_f.T @ dfbar[t] + W_o.T @ dobar[t]",
      "shape: matrix product of W_z (n×m) and δz̄ₜ (n×1)"),
     ("wrong sign", "dfbar[t] = -dc[t] * c[t-1] * sigma'(fbar[t])",
@@ -110,23 +110,40 @@ def test_a_file_can_name_its_own_symbols():
 
 def test_unknown_equation_and_unchecked_ones():
     report = verify_lines(["dzbar[t] = dc[t] * i[t] * g'(zbar[t])"], LSTM, "hand.txt")
-    assert report.correct and len(report.unchecked) == len(LSTM.backward) - 1
+    assert report.exit_code == 0 and len(report.unchecked) == len(LSTM.backward) - 1
+
+
+@pytest.mark.parametrize("text, col, message", [
+    ("dc[t] = dy[t] * o[t] * (", 25, "the line ends in the middle of an expression"),
+    ("dq[t] = dy[t]", 1, "unknown symbol dq"),
+    ("dc[t] = dy[t] ? o[t]", 15, "unexpected character '?'"),
+    ("\\delta c_t = \\delta y_{t+} \\odot o_t", None, "unknown symbol y_t+"),
+])
+def test_an_unreadable_line_is_reported_with_its_column_beside_the_others(tmp_path, text, col, message):
+    """One bad line never hides the verdicts on the others; exit 2 when nothing is wrong."""
+    path = tmp_path / "hand.txt"
+    path.write_text("model: lstm\n" + text + "\ndzbar[t] = dc[t] * i[t] * g'(zbar[t])\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.output)
+    bad, good = report["equations"]
+    assert bad["status"] == "unreadable" and bad["line"] == 2 and message in bad["problems"][0]
+    assert col is None or bad["col"] == col
+    assert good["status"] == "right" and report["counts"]["unreadable"] == 1
 
 
 @pytest.mark.parametrize("text, message", [
-    ("model: lstm\ndc[t] = dy[t] * o[t] * (", "hand.txt:2:25: the line ends in the middle of an expression"),
-    ("model: lstm\ndq[t] = dy[t]", "hand.txt:2:1: unknown symbol dq"),
-    ("model: lstm\ndc[t] = dy[t] ? o[t]", "hand.txt:2:15: unexpected character '?'"),
-    ("model: lstm\n\\delta c_t = \\delta y_{t+} \\odot o_t", "hand.txt:2:"),
     ("dc[t] = dy[t]", "no 'model:' line"),
     ("model: nosuch\ndc[t] = dy[t]", "unknown model 'nosuch'"),
+    ("model: lstm\n% only a comment\n", "no equation found"),
+    ("", "no 'model:' line"),
 ])
-def test_unreadable_input_is_one_line_and_exit_2(tmp_path, text, message):
+def test_a_file_that_cannot_be_judged_is_one_line_and_exit_2(tmp_path, text, message):
     path = tmp_path / "hand.txt"
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["verify", str(path)])
     assert result.exit_code == 2
-    assert result.output.count("\n") == 1 and message in result.output.replace(str(tmp_path) + "/", "")
+    assert result.output.count("\n") == 1 and message in result.output
 
 
 def test_model_option_from_the_command_line(tmp_path):
