@@ -7,6 +7,8 @@ depends on h at step T only, so ∂L/∂h_t gets Vᵀ δo at t = T and nothing a
 δV = δo h_Tᵀ and δc = δo, no sum over t. With a_t = b + W h_{t-1} + [t = 1] U x, x and U
 meet the chain only at step 1: δx = Uᵀ δa₁, δU = δa₁ xᵀ.
 """
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -179,3 +181,15 @@ def test_cli_task_option():
     assert bad.exit_code == 2 and "unknown RNN task 'sideways'" in bad.output
     both = runner.invoke(main, ["derive", "rnn", "--task", "one-to-many", "--bidirectional"])
     assert both.exit_code == 2 and "cannot run backwards" in both.output
+
+
+def test_verify_judges_a_hand_derivation_of_the_classifier(tmp_path):
+    """The readout's term belongs at t = T only: δh_T = Vᵀ δo is right (δa_{T+1} = 0), and a
+    δh_t without [t = T] Vᵀ δo is wrong at t = T."""
+    hand = tmp_path / "mine.txt"
+    hand.write_text("model: rnn\ndh[T] = V.T @ do\ndh[t] = W.T @ da[t+1]\ndV = do @ h[T].T\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(hand), "--task", "many-to-one", "--format", "json"])
+    verdicts = {v["source"]: v["status"] for v in json.loads(result.output)["equations"]}
+    assert verdicts == {"dh[T] = V.T @ do": "right", "dh[t] = W.T @ da[t+1]": "wrong",
+                        "dV = do @ h[T].T": "right"}
