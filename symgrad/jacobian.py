@@ -4,8 +4,9 @@ The same VJP rules as the deltas: a cotangent δsₜ is pulled back through the 
 step t; where it reaches a state of step t−1 (one occurrence of it in one equation: a
 route, as in ``paths``), the cotangent is a linear function of δsₜ, Mᵀ δsₜ, and M is that
 route's block. Hadamard factors become diag(·): δaₜ ⊙ (1 − hₜ ⊙ hₜ) read as a matrix is
-diag(1 − hₜ ⊙ hₜ). A route that passes another state of step t (the LSTM's yₜ reads cₜ)
-stops there and is written as a product of two blocks, ∂yₜ/∂cₜ ∂cₜ/∂cₜ₋₁.
+diag(1 − hₜ ⊙ hₜ). A route that passes a state of step t that no other state of the step
+reads (the LSTM's yₜ reads cₜ) stops there and is written as a product of two blocks,
+∂yₜ/∂cₜ ∂cₜ/∂cₜ₋₁.
 
 Each route differentiates along one edge out of the earlier state with everything else held
 fixed: the LSTM's route through cₜ = … + cₜ₋₁ ⊙ fₜ gives diag(fₜ), a partial derivative,
@@ -134,8 +135,9 @@ def jacobians(model, of=None, wrt=None, style=None):
     if not shown:
         raise ModelError(f"{of_names[0]} and {wrt_names[0]} run in opposite directions: no one-step block")
     used = _referenced(shown, deriver.done)
-    direction = states.get(of_names[0], -1) if of else -1
-    chain = [s for s, o in states.items() if o == direction] or list(states)
+    first = model.declared[of_names[0]]
+    chain = [s for s, o in states.items()          # the recurrence the product over steps runs along
+             if o == states.get(first.name, -1) and model.declared[s].axis_name == first.axis_name]
     blocks = {(a, b): deriver.block(a, model.declared[b].at(states[b])) for a in chain for b in chain}
     return StepJacobians(model, style, shown, used, chain, blocks, _bound(model, blocks, chain))
 
@@ -281,14 +283,17 @@ def linear_map(expr, u, of_sym=None, wrt=None):
             return matmul(expr.x, lm(expr.s))
         if not expr.s.has(u):
             return smul(expr.s, lm(expr.x))
-    raise ModelError(f"cannot read the Jacobian ∂{of_sym}/∂{wrt} off as a matrix: "
-                     f"{type(expr).__name__} in {expr}")
+    raise ModelError(f"cannot write ∂{of_sym}/∂{wrt} as a matrix: the cotangent enters a "
+                     f"{type(expr).__name__.lower()} other than a matrix times a column or an "
+                     "element-wise product (attention over the rows of a matrix, say)")
 
 
 def _holding(factors, u, expr, wrt):
+    """The one factor of a product that holds the cotangent (VJPs are linear in it)."""
     found = [(i, f) for i, f in enumerate(factors) if f.has(u)]
     if len(found) != 1:
-        raise ModelError(f"cannot read the Jacobian for {wrt} off {expr}: not linear in the cotangent")
+        raise ModelError(f"cannot write the Jacobian for {wrt} as a matrix: the cotangent is in "
+                         f"{len(found)} factors of one product")
     return found
 
 

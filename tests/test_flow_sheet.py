@@ -37,3 +37,8 @@ def test_a_model_flow_cannot_measure_gets_the_jacobian_without_a_figure():
 
 def test_a_model_without_states_has_no_section():
     assert flow_section(symgrad.derive(symgrad.model("dense"))) == ""
+
+
+def test_a_model_whose_jacobian_cannot_be_written_says_so():
+    tex = flow_section(symgrad.derive(symgrad.model("seq2seq-attention")))
+    assert "\\section{Gradient flow}" in tex and "not written out" in tex

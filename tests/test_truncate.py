@@ -5,7 +5,6 @@ The semantics (k steps a chunk: 1…k, k+1…2k, …): no gradient flows from ch
 chunk j; the forward pass is unchanged; the initial state gets chunk 1's gradient. In torch
 that is a loop over the steps that detaches the state it carries into a new chunk.
 """
-import numpy as np
 import pytest
 from click.testing import CliRunner
 

@@ -27,7 +27,12 @@ def flow_section(d, figure=None, flows=()):
     """The section's LaTeX ("" for a model without recurrent states)."""
     if not d.model.states:
         return ""
-    jac = jacobians(d.model, style=d.style)
+    try:
+        jac = jacobians(d.model, style=d.style)
+    except SymgradError:      # e.g. attention over the rows of a matrix of states
+        return ("\\section{Gradient flow}\n\nThe one-step Jacobians of this model are not written "
+                "out: a state reaches the next step through more than matrix--vector and element-wise "
+                "products (\\texttt{symgrad jacobian} says where).")
     parts = ["\\section{Gradient flow}",
              "\\begin{sloppypar}The one-step Jacobians come from the forward equations by the same "
              "rules as the deltas. Each route is one edge out of the earlier state with everything "

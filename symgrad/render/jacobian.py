@@ -73,8 +73,9 @@ def _seq(jac, name, time):
 
 
 def _over_steps(jac, name):
-    """∂h_T/∂hₖ for a state."""
-    return Jacobian(_seq(jac, name, jac.model.axes["t"]), _seq(jac, name, K))
+    """∂h_T/∂hₖ for a state (T the length of its axis)."""
+    sym = jac.model.declared[name]
+    return Jacobian(_seq(jac, name, jac.model.axes[sym.axis_name]), _seq(jac, name, K))
 
 
 def bound_text(jac):
@@ -157,7 +158,7 @@ def jacobians_latex(jac, prose=False):
     out = [f"% symgrad: {escape(_title(jac))}"]
     for block in jac.blocks:
         within = " (within step $t$)" if block.wrt.offset == 0 else ""
-        out.append(f"\\paragraph{{Routes of ${latex(block.lhs)}$}}{within}.")
+        out.append(f"\\paragraph{{Routes of ${latex(block.lhs)}${within}.}}")
         items = "\n".join(f"  \\item through ${latex(r.through)}$"
                           + (" (its own equation)" if r.through == block.of else "")
                           + f": ${breakable(latex(r.term))}$" for r in block.routes)
