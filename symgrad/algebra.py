@@ -14,9 +14,9 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Jacobian, LayerNorm, MatMul, RowSoftmax, RowStd,
-                  ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Indicator, Jacobian, LayerNorm, MatMul, RowSoftmax,
+                  RowStd, ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, step_variable
 from .tensor import Tensor
 
 ONE = sp.Integer(1)
@@ -117,8 +117,25 @@ def add(*terms):
     return kept[0] if len(kept) == 1 else Add(*kept)
 
 
+def _brackets_out(factors, build):
+    """A product with every bracket [P] pulled in front of it: A ([P] B) = [P] (A B)."""
+    conds, plain = [], []
+    for f in factors:
+        c, core = split_coef(f)
+        while isinstance(core, Indicator):
+            conds.append(core.cond)
+            core = core.x
+        plain.append(scale(c, core))
+    out = build(*plain)
+    for cond in conds:
+        out = indicator(out, cond)
+    return out
+
+
 def smul(s, x):
     """A 1×1 expression ``s`` times ``x``."""
+    if any(isinstance(split_coef(f)[1], Indicator) for f in (s, x)):
+        return _brackets_out((s, x), smul)
     c, s = split_coef(s)
     if isinstance(s, Zero) or isinstance(x, Zero):
         return Zero(*x.shape)
@@ -133,6 +150,8 @@ def smul(s, x):
 
 
 def matmul(*factors):
+    if any(isinstance(split_coef(f)[1], Indicator) for f in factors):
+        return _brackets_out(factors, matmul)
     coef, flat = _flatten(MatMul, factors)
     for a, b in zip(flat, flat[1:]):
         if a.cols != b.rows:
@@ -188,6 +207,8 @@ def _is_onehot(x):
 
 
 def had(*factors):
+    if any(isinstance(split_coef(f)[1], Indicator) for f in factors):
+        return _brackets_out(factors, had)
     coef, flat = _flatten(Had, factors)
     _same_shapes("Hadamard product", flat)
     shape = flat[0].shape
@@ -256,6 +277,8 @@ def transpose(x):
         return headsum(transpose(x.x))
     if isinstance(x, Diag):
         return x
+    if isinstance(x, Indicator):
+        return indicator(transpose(x.x), x.cond)
     return Transpose(x)
 
 
@@ -294,14 +317,46 @@ def softmax(x):
 
 
 def timesum(x, axis=None):
-    """Σ over the steps of x's time axis (the one its time-indexed symbols share)."""
+    """Σ over the steps of x's time axis (the one its time-indexed symbols share); a term that
+    holds at one step only, [t = τ] X, is that step's X (Σₜ [t = 1] Uᵀ δaₜ = Uᵀ δa₁)."""
     c, core = split_coef(x)
     if isinstance(core, Zero):
         return core
     if axis is None:
         axes = {s.axis_name for s in core.atoms(Seq)}
         axis = axes.pop() if len(axes) == 1 else "t"
-    return scale(c, TimeSum(core, axis))
+    terms = core.args if isinstance(core, Add) else (core,)
+    fixed = [_fixed_step_value(term, axis) for term in terms]
+    if all(f is None for f in fixed):
+        return scale(c, TimeSum(core, axis))
+    rest = [term for term, f in zip(terms, fixed) if f is None]
+    kept = [f for f in fixed if f is not None] + ([TimeSum(add(*rest), axis)] if rest else [])
+    return scale(c, add(*kept))
+
+
+def _fixed_step_value(term, axis):
+    """X_τ if term is a multiple of [t = τ] X (τ free of t), else None."""
+    c, core = split_coef(term)
+    if not isinstance(core, Indicator) or not isinstance(core.cond, sp.Eq):
+        return None
+    var = step_variable(axis)
+    diff = sp.expand(core.cond.lhs - core.cond.rhs)
+    slope, rest = diff.coeff(var), diff - diff.coeff(var) * var
+    if slope not in (1, -1) or rest.has(var):
+        return None
+    return scale(c, rebuild(at_time(core.x, -rest / slope, var)))
+
+
+def indicator(x, cond):
+    """[cond] x; a condition that is decided (at a concrete step) gives x or zero."""
+    if cond is sp.true:
+        return x
+    c, core = split_coef(x)
+    if cond is sp.false or isinstance(core, Zero):
+        return Zero(*x.shape)
+    if isinstance(core, Indicator):
+        return indicator(scale(c, core.x), sp.And(core.cond, cond))
+    return scale(c, Indicator(core, cond))
 
 
 def stack(x, axis, length):
@@ -382,6 +437,8 @@ def rebuild(expr, memo=None):
         out = headsum(r(expr.x))
     elif isinstance(expr, Diag):
         out = diag(r(expr.x))
+    elif isinstance(expr, Indicator):
+        out = indicator(r(expr.x), expr.cond)
     elif isinstance(expr, (RowSoftmax, LayerNorm, RowStd)):
         out = expr.func(r(expr.x), *expr.args[1:])
     else:

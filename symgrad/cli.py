@@ -9,6 +9,7 @@ from rich.table import Table
 
 from . import catalog
 from .derive import STYLES, derive
+from .flow_commands import cliff_command, flow_command, jacobian_command
 from .errors import SymgradError
 
 FORMATS = ("rich", "text", "latex")
@@ -100,12 +101,14 @@ def list_models():
 @click.option("--style", type=click.Choice(STYLES), default=None,
               help="derivative: σ′(ō); expanded: o ⊙ (1 − o). Default: the model's source")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to this file")
+@click.option("--truncate", type=click.IntRange(min=1), metavar="K",
+              help="truncated BPTT: no gradient between chunks of K steps, the cut written out")
 @click.pass_context
-def derive_cmd(ctx, model, fmt, style, output):
+def derive_cmd(ctx, model, fmt, style, output, truncate):
     """Derive MODEL (a catalog name or a model file .py) and print its equations.
 
     Model options follow the name, e.g. --variant CIFG."""
-    d = derive(_model(model, ctx.args), style)
+    d = derive(_model(model, ctx.args), style, truncate)
     if fmt == "latex":
         _write(d.to_latex(), output)
     elif fmt == "text" or output:
@@ -219,13 +222,19 @@ def sheet(ctx, model, directory, pdf, markdown, every):
     if every == bool(model):
         raise SymgradError("give a MODEL or --all, not both or neither")
     if every:
-        files = catalog_files(version("symgrad"))
+        files, models = catalog_files(version("symgrad"))
         if not markdown:
             files = {name: text for name, text in files.items() if name.endswith(".tex")}
     else:
-        files, _ = edition(model, _options(model, ctx.args), version("symgrad"), None, markdown)
-    written, kept = write(directory, files, pdf)
+        files, d = edition(model, _options(model, ctx.args), version("symgrad"), None, markdown)
+        models = {next(n for n in files if n.endswith(".tex"))[:-4]: d.model}
+    written, kept = write(directory, files, pdf, models)
     for path in written:
         click.echo(f"wrote {path}" + (f" and {path.with_suffix('.pdf').name}" if pdf and path.suffix == ".tex" else ""))
     if kept:
         click.echo(f"{len(kept)} file(s) unchanged (their content is current; the date they were checked is kept)")
+
+
+main.add_command(jacobian_command(_model))
+main.add_command(flow_command(_model))
+main.add_command(cliff_command())

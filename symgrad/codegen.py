@@ -105,11 +105,21 @@ def _step_rows(g):
     return np.moveaxis(g, -2, 0)[..., None]
 
 
+def _iverson(holds, steps):
+    """Iverson's bracket [P(t)] as 0.0 or 1.0: at one step (an int), or at every step of an
+    array of steps, shaped (T, 1, 1, 1) to weigh the values (T, B, r, c) of those steps."""
+    value = np.broadcast_to(holds(steps), np.shape(steps)).astype(float)
+    return value.reshape(value.shape + (1, 1, 1)) if value.ndim else float(value)
+
+
 def _pad(x, k):
     """A sequence (T, …) with k zero steps before and after."""
     z = np.zeros((k,) + x.shape[1:])
     return np.concatenate([z, x, z]) if k else x
 '''
+
+
+_CONDITION = NumPyPrinter({"fully_qualified_modules": True})   # SymPy's own 0 and 1, unshadowed
 
 
 class _Code(NumPyPrinter):
@@ -247,6 +257,15 @@ class _Code(NumPyPrinter):
     def _print_HeadSum(self, e):
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
 
+    def _print_Indicator(self, e):
+        """[P] X: P as a function of the step, weighing X at this step (step) or at all (all)."""
+        axis = next(a for a in self.lengths if step_variable(a) in e.cond.free_symbols)
+        runtime = {length: sp.Symbol(var) for var, length in self.lengths.values()}
+        holds = f"lambda {axis}: " + _CONDITION.doprint(e.cond.xreplace(runtime)).replace("numpy.", "np.")
+        steps = ((f"_t - {self.lag - 1}" if self.lag != 1 else "_t") if self.mode == "step"
+                 else f"np.arange(1, {self.lengths[axis][0]} + 1)")
+        return f"_iverson({holds}, {steps}) * " + self.code(e.x, e)
+
 
 def _user_dims(sym, heads=None):
     """The shape a user's array has: a vector, row or column, is 1-D; a 1×1 is a scalar;
@@ -269,7 +288,7 @@ class _Writer:
         self.lines = []
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
-        if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
+        if self.seq and not any(_on_axis(x, "t") for x in self.m.inputs + self.m.targets):
             raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
         for name in self.m.states:
             if name + "0" in self.m.declared:
@@ -336,7 +355,7 @@ class _Writer:
                 self.emit(f"sizes.setdefault({str(self.m.axes[s.axis_name])!r}, np.shape(inputs[{s.name!r}])[0])")
         for s in self.m.params + self.m.inputs + self.m.targets:
             src = "params" if s.role == "param" else "inputs"
-            off = 0 if s.role == "param" else (2 if self.seq else 1)
+            off = 0 if s.role == "param" else (2 if isinstance(s, Seq) else 1)
             for i, d in enumerate(_user_dims(s, self.m.head_dim)):
                 if isinstance(d, sp.Symbol):
                     self.emit(f"sizes.setdefault({str(d)!r}, np.shape({src}[{s.name!r}])[{off + i}])")
@@ -362,7 +381,7 @@ class _Writer:
         for d in m.dims_:
             self.emit(f"{d} = _size[{d!r}]")
         if self.seq:
-            first = next(x.name for x in m.inputs + m.targets if x.axis_name == "t")
+            first = next(x.name for x in m.inputs + m.targets if _on_axis(x, "t"))
             self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
         else:
             self.emit(f"B_ = np.shape(inputs[{(m.inputs + m.targets)[0].name!r}])[0]")
@@ -371,7 +390,7 @@ class _Writer:
                       f"{self.internal(p)})")
         for x in m.inputs + m.targets:
             arr = f"np.reshape(np.asarray(inputs[{x.name!r}], dtype=float), {self.internal(x)})"
-            self.emit(f"{x.name} = _pad({arr}, {K})" if self.seq else f"{x.name} = {arr}")
+            self.emit(f"{x.name} = _pad({arr}, {K})" if isinstance(x, Seq) else f"{x.name} = {arr}")
         for x in m.symbols("causal"):
             self.emit(f"{x.name} = _causal({self.shape(x)[0]})")
 
@@ -493,7 +512,7 @@ class _Writer:
         self.emit("grads = {}")
         for e in d.inputs:
             self.emit(f"# {e}")
-            val = self.printer("all" if self.seq else "static").code(e.rhs)
+            val = self.printer("all" if isinstance(e.lhs.var, Seq) else "static").code(e.rhs)
             self.emit(f"grads[{e.lhs.var.name!r}] = {self.to_user(val, e.lhs.var, self.lead(e.lhs.var))}")
         for e in d.initial:
             self.emit(f"# {e}")
@@ -517,7 +536,7 @@ class _Writer:
         parts = []
         for term in (rhs.args if isinstance(rhs, Add) else (rhs,)):
             coef, core = split_coef(term)
-            per_row = isinstance(core, TimeSum) or not self.seq
+            per_row = isinstance(core, TimeSum) or not self.seq or _batched(core)
             body = core.x if isinstance(core, TimeSum) else core
             lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
                                    else ("B_",)) + ",)"
@@ -534,6 +553,11 @@ class _Writer:
         if self.m.declared[name].per_head:    # one gradient per head: sum the batch only
             total = f"np.sum(np.broadcast_to({total}, {self.internal(self.m.declared[name], ['B_'])}), axis=0)"
         return f"np.reshape({total}, np.shape(params[{name!r}]))"
+
+
+def _on_axis(sym, axis):
+    """Does the data symbol run along the axis (an input per step, not one per example)?"""
+    return isinstance(sym, Seq) and sym.axis_name == axis
 
 
 def _step_reads(expr, prefix):

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 
-from .algebra import (add, expand_derivatives, factor_common, headsum, split_coef, substitute,
-                      timesum, transpose)
+import sympy as sp
+
+from .algebra import (add, expand_derivatives, factor_common, headsum, indicator, scale, split_coef,
+                      substitute, timesum, transpose)
 from .errors import ModelError
-from .ops import Fn, Had, Add
+from .ops import Add, Fn, Had, Indicator
 from .rules import VJP
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift
+from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, step_variable
 from .tensor import Tensor
 
 STYLES = ("derivative", "expanded")
@@ -58,6 +60,7 @@ class Derivation:
     seconds: float = 0.0
     raw_routes: dict = field(default_factory=dict)    # node → [Route] as the sweep found them
     raw_inlined: dict = field(default_factory=dict)
+    truncate: int | None = None                       # chunk length of truncated BPTT, if cut
     _shown: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -140,15 +143,20 @@ def pullback(expr, g, out):
     return pairs
 
 
-def derive(model, style=None):
-    """The Derivation of a model: every delta, input, initial-state and parameter gradient."""
+def derive(model, style=None, truncate=None):
+    """The Derivation of a model: every delta, input, initial-state and parameter gradient.
+
+    ``truncate=k``: truncated BPTT in chunks of k steps (1…k, k+1…2k, …). No gradient flows
+    from chunk j+1 into chunk j: the route into δh_t from step t+1 carries the bracket
+    [t mod k ≠ 0]. The states still flow forward, and the initial state gets chunk 1's gradient."""
     start = perf_counter()
     model.build()
     style = style or model.style
     if style not in STYLES:
         raise ModelError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
     routes = _routes(model)
-    eqs = _assemble(model, routes)
+    uncut, routes = routes, _truncated(model, routes, truncate) if truncate is not None else routes
+    eqs = _assemble(model, routes, uncut)
     inlined = _inline(model, eqs)
     rank = {d.name: i for i, d in enumerate(model.definitions)}
     for eq in eqs:
@@ -161,7 +169,7 @@ def derive(model, style=None):
     forward = [Equation(d.symbol, d.rhs, "forward") for d in model.definitions]
     return Derivation(model, style, forward, by_kind["delta"], by_kind["input"],
                       by_kind["initial"], by_kind["param"], inlined, perf_counter() - start,
-                      dict(routes), raw_inlined)
+                      dict(routes), raw_inlined, truncate)
 
 
 def _routes(model):
@@ -174,7 +182,10 @@ def _routes(model):
     for d in model.definitions:
         per_head = isinstance(d.symbol, Sym) and d.symbol.per_head
         for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol):
-            if isinstance(leaf, Seq):
+            if isinstance(leaf, Seq) and leaf.offset is None:   # read at step τ: lands at τ only
+                term = indicator(cot, sp.Eq(leaf.axis, leaf.time))
+                routes[leaf.name].append(Route(d.name, 0, term, _axis(leaf)))
+            elif isinstance(leaf, Seq):
                 term = shift(cot, -leaf.offset, leaf.axis)
                 routes[leaf.name].append(Route(d.name, leaf.offset, term, _axis(leaf)))
             else:   # a symbol shared by all heads collects Σᵢ of what each head sends it
@@ -188,7 +199,26 @@ def _axis(sym):
     return sym.axis_name if isinstance(sym, Seq) else None
 
 
-def _assemble(model, routes):
+def _truncated(model, routes, k):
+    """The routes with truncated BPTT's cut: a route into a state on t from a consumer at
+    another step is kept only when both steps lie in the same chunk of k steps."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ModelError(f"truncate must be a whole number of steps ≥ 1, not {k!r}")
+    cut_states = [name for name in model.states if model.declared[name].axis_name == "t"]
+    if not cut_states:
+        raise ModelError(f"model {model.name}: truncated BPTT needs a state that runs along t")
+    t = step_variable("t")
+    out = dict(routes)
+    for name in cut_states:     # from t+1 (a read of h_{t-1}): cut when t ends a chunk
+        out[name] = [Route(r.consumer, r.offset,
+                           indicator(r.term, sp.Ne(sp.Mod(t, k), 0 if r.offset < 0 else 1 % k)), r.axis)
+                     if r.offset else r for r in routes[name]]
+    return out
+
+
+def _assemble(model, routes, uncut):
+    """The equations from the routes; the initial states' from the uncut routes (truncation
+    never cuts the initial state off chunk 1)."""
     eqs = []
     for d in reversed(model.definitions):
         rs = routes.get(d.name, [])
@@ -200,7 +230,7 @@ def _assemble(model, routes):
         sym = model.declared[name]
         axis = _axis(sym)
         boundary = 0 if offset < 0 else model.axes[axis] + 1   # the step before its first one
-        rs = [r for r in routes[name] if r.offset == offset]
+        rs = [r for r in uncut[name] if r.offset == offset]
         init = Seq(name, boundary, *sym.shape, "node", axis)
         total = at_time(_total(rs, sym), boundary, sym.axis)
         eqs.append(Equation(Delta(init), total, "initial", tuple(rs)))
@@ -214,11 +244,23 @@ def _total(rs, sym):
     """The sum of the routes into δsym; a symbol without steps read by the steps of an axis
     collects Σ over them (a parameter, or an encoder's stacked states read by the decoder)."""
     if isinstance(sym, Seq):
-        return add(*(r.term for r in rs)) if rs else Zero(*sym.shape)
+        return _bracketed_sum([r.term for r in rs]) if rs else Zero(*sym.shape)
     axes = list(dict.fromkeys(r.axis for r in rs if r.axis))
     terms = [timesum(add(*(r.term for r in rs if r.axis == a)), a) for a in axes]
     terms += [r.term for r in rs if not r.axis]
     return add(*terms) if terms else Zero(*sym.shape)
+
+
+def _bracketed_sum(terms):
+    """The sum, terms under one bracket [P] gathered: [P] A + [P] B = [P] (A + B)."""
+    groups, rest = {}, []
+    for term in terms:
+        c, core = split_coef(term)
+        if isinstance(core, Indicator):
+            groups.setdefault(core.cond, []).append(scale(c, core.x))
+        else:
+            rest.append(term)
+    return add(*rest, *(indicator(add(*bodies), cond) for cond, bodies in groups.items()))
 
 
 def _inline(model, eqs):

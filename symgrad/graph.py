@@ -21,7 +21,7 @@ import sympy as sp
 
 from . import algebra
 from .errors import ModelError, ShapeError
-from .ops import HeadSum, Stack, TimeSum
+from .ops import HeadSum, Indicator, Stack, TimeSum
 from .symbols import T, Delta, Seq, Sym, step_variable
 from .tensor import Tensor
 
@@ -115,8 +115,10 @@ class Model:
             raise ModelError(f"parameter {name}: declare the heads first, M.heads(\"h\")")
         return self._declare(Sym(name, rows, cols, "param", per_head))
 
-    def input(self, name, rows, cols=1):
-        return self._declare(self._leaf(name, rows, cols, "input"))
+    def input(self, name, rows, cols=1, per_step=True):
+        """Data with a gradient; in a sequence model one per step, or with ``per_step=False``
+        one per example (the image a caption is generated from)."""
+        return self._declare(self._leaf(name, rows, cols, "input", per_step))
 
     def mask(self, name, rows, cols):
         """An additive mask given with the data (0 to keep, −∞ to hide), e.g. for padding."""
@@ -126,9 +128,36 @@ class Model:
         """The additive causal mask: 0 on and below the diagonal, −∞ above it."""
         return self._declare(Sym(name, size, size, "causal"))
 
-    def target(self, name, rows, cols=1, onehot=False):
-        """Data the loss compares with; it gets no gradient. One-hot targets sum to one."""
-        return self._declare(self._leaf(name, rows, cols, "onehot" if onehot else "target"))
+    def target(self, name, rows, cols=1, onehot=False, per_step=True):
+        """Data the loss compares with; it gets no gradient. One-hot targets sum to one.
+        ``per_step=False``: one target per example (the label of a whole sequence)."""
+        return self._declare(self._leaf(name, rows, cols, "onehot" if onehot else "target", per_step))
+
+    def last(self, x):
+        """x at the last step of its axis (h_T): what a classifier of the whole sequence reads."""
+        return self.at_step(x, self.axes.get(getattr(x, "axis_name", None)))
+
+    def at_step(self, x, step):
+        """x at a fixed step (an int from 1, or the axis length T); read it in an equation
+        without steps, which then depends on that one step only."""
+        if not isinstance(x, Seq) or x.offset is None:
+            raise ModelError(f"at_step takes a time-indexed symbol read at the current step, not {x}")
+        if isinstance(step, int) and not isinstance(step, bool) and step < 1:
+            raise ModelError(f"at_step({x}, {step}): steps are counted from 1")
+        if not isinstance(step, (int, sp.Basic)) or isinstance(step, bool):
+            raise ModelError(f"at_step({x}, {step!r}): a step is an int or the axis length")
+        return Seq(x.name, step, x.rows, x.cols, x.role, x.axis_name)
+
+    def only_at(self, step, expr, axis="t"):
+        """[t = step] expr: a term present at one step only (an input fed at the first step)."""
+        if axis not in self.axes:
+            raise ModelError(f"only_at: the model has no time axis {axis!r}")
+        if isinstance(step, bool) or not isinstance(step, (int, sp.Basic)) or \
+                isinstance(step, int) and step < 1:
+            raise ModelError(f"only_at({step!r}, …): a step is an int from 1 or the axis length")
+        if not isinstance(expr, Tensor):
+            raise ModelError(f"only_at({step}, {expr!r}): the term is not an expression")
+        return algebra.indicator(expr, sp.Eq(step_variable(axis), step))
 
     def state(self, name, rows, cols=1, reverse=False):
         """A recurrent node, declared before its definition so earlier equations can read it.
@@ -152,7 +181,12 @@ class Model:
             raise ModelError(f"equation {node}: the left-hand side must be a name or a state")
         if any(d.name == name for d in self.definitions):
             raise ModelError(f"equation {name}: {name} is defined twice")
-        axes = {leaf.axis_name for leaf in _seq_leaves(rhs, inside_sum=False)}
+        stepped = [leaf for leaf in _seq_leaves(rhs, inside_sum=False) if leaf.offset is not None]
+        axes = {leaf.axis_name for leaf in stepped} | _indicator_axes(rhs, self.axes)
+        fixed = [leaf for leaf in _seq_leaves(rhs, inside_sum=False) if leaf.offset is None]
+        if axes and fixed:
+            raise ModelError(f"equation {name}: reads {fixed[0]} at a fixed step inside an equation "
+                             f"of every step; define a node without steps for it first")
         if len(axes) > 1:
             raise ModelError(f"equation {name}: reads the steps of two time axes "
                              f"({', '.join(sorted(axes))}); sum or stack one of them")
@@ -250,8 +284,10 @@ class Model:
             if known.role == "node" and leaf.name not in defined:
                 raise ModelError(f"equation {d.name}: {leaf.name} is never defined")
             if isinstance(leaf, Seq):
-                if leaf.offset is None:
-                    raise ModelError(f"equation {d.name}: {leaf} is read at a fixed step")
+                if leaf.offset is None and not self._is_step(leaf):
+                    raise ModelError(f"equation {d.name}: {leaf} is neither read relative to "
+                                     f"{leaf.axis_name} nor at a step 1…{self.axes[leaf.axis_name]}; "
+                                     "read the last step with M.last(h)")
                 if leaf.offset and known.role != "node":
                     raise ModelError(f"equation {d.name}: input {leaf} is read at another "
                                      "step; read a state instead")
@@ -293,9 +329,14 @@ class Model:
             visit(d.name)
         return order
 
-    def _leaf(self, name, rows, cols, role):
+    def _is_step(self, leaf):
+        """Is a fixed time one of the axis' steps: a positive int, or its length minus an int?"""
+        back = self.axes[leaf.axis_name] - leaf.time
+        return (leaf.time.is_Integer and leaf.time >= 1) or (back.is_Integer and back >= 0)
+
+    def _leaf(self, name, rows, cols, role, per_step=True):
         return (Seq(name, step_variable(self.current_axis), rows, cols, role, self.current_axis)
-                if self.sequence else Sym(name, rows, cols, role))
+                if self.sequence and per_step else Sym(name, rows, cols, role))
 
     def _declare(self, sym):
         self._check_name(sym.name, sym.role)
@@ -334,6 +375,13 @@ def _reads_heads(expr):
 
 
 def _current_reads(rhs):
-    """Symbols an equation reads at the current step (what orders equations within a step)."""
+    """Symbols an equation reads at the current step or at a fixed one (what orders equations
+    within a step: a read of h_T comes after every step of h)."""
     return [leaf for leaf in rhs.atoms(Sym, Seq)
-            if isinstance(leaf, Sym) or leaf.offset == 0]
+            if isinstance(leaf, Sym) or leaf.offset in (0, None)]
+
+
+def _indicator_axes(expr, axes):
+    """The time axes whose step variable a term [P] X of expr tests."""
+    tested = set().union(*(e.cond.free_symbols for e in expr.atoms(Indicator)))
+    return {name for name in axes if step_variable(name) in tested}

@@ -49,8 +49,8 @@ import sympy as sp
 
 from .arithmetic import P, Field, rng_for
 from .functions import lookup
-from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Jacobian, LayerNorm, MatMul, RowSoftmax, RowStd,
-                  ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
+from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Indicator, Jacobian, LayerNorm, MatMul,
+                  RowSoftmax, RowStd, ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
 
 class NotEvaluable(Exception):
@@ -258,6 +258,12 @@ class Point:
             return Value(reduce(ar.add, (p.a for p in parts)), *_summed(parts))
         if isinstance(e, Jacobian):
             return self.jacobian(e, env)
+        if isinstance(e, Indicator):     # Iverson's bracket: the term where P holds at these steps
+            steps = {sp.Symbol(a, integer=True): sp.Integer(k) for a, k in env.items() if isinstance(a, str)}
+            holds = e.cond.xreplace(steps).xreplace(self.sizes)
+            if holds not in (sp.true, sp.false):
+                raise NotEvaluable(f"the condition {e.cond} is not decided here")
+            return v(e.x) if holds is sp.true else Value(ar.full(self.shape(e)), 0)
         raise NotEvaluable(f"cannot evaluate {type(e).__name__}")
 
     def power(self, e, x):

@@ -168,3 +168,16 @@ class Jacobian(Tensor):
     of = property(lambda self: self.args[0])
     wrt = property(lambda self: self.args[1])
     shape = property(lambda self: (self.args[0].rows, self.args[1].rows))
+
+
+class Indicator(Tensor):
+    """[P] X, Iverson's bracket: X at the steps where the condition P holds, zero at the others.
+    P is a SymPy relation in a step variable: [t = T] Vᵀ δo for a loss read at the last step
+    only, [t = 1] U x for an input fed at the first step, [t mod k ≠ 0] for truncated BPTT."""
+
+    def __new__(cls, x, cond):
+        return super().__new__(cls, x, cond)
+
+    x = property(lambda self: self.args[0])
+    cond = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[0].shape)

@@ -15,6 +15,7 @@ from .check import check
 from .derive import derive
 from .render.editions import editions, option_text, slug
 from .render.escape import markdown_text
+from .render.flow_sheet import flow_figure_name, flow_section, write_flow_figure
 from .render.markdown import derivation_markdown
 from .render.sheet import compile_pdf, sheet_source
 from .render.tikz import BEGIN, END, dot_version
@@ -31,7 +32,8 @@ def edition(name, options, version, date, markdown=True):
     sizes = getattr(catalog.entry(name), "CHECK_SIZES", None)
     report = check(d, sizes, catalog.reference(name, options)) if sizes else None
     stem = slug(name, options, d.model.name)
-    files = {f"{stem}.tex": sheet_source(d, report, version, date)}
+    flow = flow_section(d, flow_figure_name(stem))
+    files = {f"{stem}.tex": sheet_source(d, report, version, date, flow)}
     if markdown:
         links = (("LaTeX sheet", f"{stem}.tex"), ("all derivations", "README.md"))
         files[f"{stem}.md"] = derivation_markdown(d, report, version, date, links)
@@ -39,7 +41,8 @@ def edition(name, options, version, date, markdown=True):
 
 
 def catalog_files(version, date=None):
-    """{file name: text} for the whole of derivations/: every edition, and README.md."""
+    """({file name: text}, {sheet stem: model}) for the whole of derivations/: every edition,
+    and README.md."""
     files, rows = {}, []
     for name, options in editions():
         pages, d = edition(name, options, version, date)
@@ -47,7 +50,7 @@ def catalog_files(version, date=None):
         stem = next(iter(pages))[:-4]
         rows.append((name, options, d, stem))
     files["README.md"] = index(rows)
-    return files
+    return files, {stem: d.model for _, _, d, stem in rows}
 
 
 def index(rows):
@@ -80,7 +83,7 @@ def stale(directory, version):
     """The files of ``directory`` that differ from what the code generates, missing or extra
     (figures/ aside): [(file name, why)]."""
     directory = Path(directory)
-    files = catalog_files(version)
+    files, _ = catalog_files(version)
     layout = dot_version()
     problems = []
     for name, text in files.items():
@@ -94,9 +97,11 @@ def stale(directory, version):
     return problems
 
 
-def write(directory, files, pdf=False):
+def write(directory, files, pdf=False, models=()):
     """Write the files; one whose content is unchanged but for its date is left as it is, so
-    regenerating touches only what changed. Returns (paths written, paths left as they were)."""
+    regenerating touches only what changed. With ``pdf``, the sheets are compiled, after the
+    gradient-flow figure of each of ``models`` ({stem: model}) is measured and drawn beside
+    them. Returns (paths written, paths left as they were)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     layout = dot_version() if any(BEGIN in text for text in files.values()) else None
@@ -109,6 +114,8 @@ def write(directory, files, pdf=False):
         path.write_text(text, encoding="utf-8")
         written.append(path)
     if pdf:
+        for stem, model in dict(models).items():
+            write_flow_figure(model, directory, stem)
         for name in files:
             if name.endswith(".tex"):
                 compile_pdf(directory / name)

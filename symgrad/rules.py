@@ -7,11 +7,11 @@ Adding an operation is adding one entry here.
 """
 import sympy as sp
 
-from .algebra import (add, epow, fn, had, layernorm, matmul, neg, rowstd, rowsum, scale, smul,
+from .algebra import (add, epow, fn, had, indicator, layernorm, matmul, neg, rowstd, rowsum, scale, smul,
                       spread, step_row, sum_all, transpose)
 from .functions import lookup
-from .ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul,
-                  Scale, Softmax, Stack, TimeSum, Transpose)
+from .ops import (Add, EPow, Fn, Had, HeadSum, Indicator, LayerNorm, MatMul, RowSoftmax, RowStd,
+                  ScalarMul, Scale, Softmax, Stack, TimeSum, Transpose)
 from .symbols import step_variable
 
 
@@ -78,4 +78,6 @@ VJP = {
     # stacking the steps h_j as rows: each step gets its own row of the cotangent back
     Stack: lambda e, g, out: [(e.x, step_row(g, step_variable(e.axis), e.axis))],
     HeadSum: lambda e, g, out: [(e.x, g)],
+    # a term present at some steps only passes the cotangent back at those steps only
+    Indicator: lambda e, g, out: [(e.x, indicator(g, e.cond))],
 }

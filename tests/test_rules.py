@@ -9,8 +9,8 @@ from symgrad import rules
 from symgrad.check import check
 from symgrad.dsl import (Model, cross_entropy, exp, gelu, layernorm, log, ones, relu, rowstd, sigma,
                          softmax, softmax_rows, squared_error, sum_all, sum_heads, sum_t, tanh)
-from symgrad.ops import (Add, EPow, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, ScalarMul, Scale,
-                         Softmax, Stack, TimeSum, Transpose)
+from symgrad.ops import (Add, EPow, Fn, Had, HeadSum, Indicator, LayerNorm, MatMul, RowSoftmax, RowStd,
+                         ScalarMul, Scale, Softmax, Stack, TimeSum, Transpose)
 
 SIZES = {"m": 3, "n": 4}
 
@@ -120,16 +120,35 @@ def test_sum_over_time():
     assert report.passed and {r.array for r in report.rows} == {"W", "x", "h0"}
 
 
+def test_terms_at_one_step():
+    """An input fed at the first step only, [t = 1] U u, and a loss that reads h_T alone: the
+    bracket passes the cotangent back at its one step (δu = Uᵀ δa₁, δh gets [t = T] …)."""
+    M = Model("steps", sequence=True)
+    m, n = M.dims("m n")
+    x, u = M.input("x", m), M.input("u", m, per_step=False)
+    y = M.target("y", n, per_step=False)
+    W, U = M.param("W", n, m), M.param("U", n, m)
+    h = M.state("h", n)
+    a = M.define("a", W @ x + M.only_at(1, U @ u) + h.prev / 2)
+    M.define(h, tanh(a))
+    M.loss(M.define("L", squared_error(M.last(h), y)))
+    d = symgrad.derive(M)
+    assert str(d.equation("δu").rhs) == "Uᵀ δa₁"
+    assert str(d.equation("δhₜ").rhs) == "[t = T] (h_T − y) + 1/2 δaₜ₊₁"
+    report = check(d, SIZES, T=4, B=2)
+    assert report.passed and {r.array for r in report.rows} == {"W", "U", "x", "u", "h0"}
+
+
 def test_every_rule_is_exercised_here():
     used = set()
     models = [feed_forward(b) for b in MODELS.values()] + [matrix_model(b) for b in MATRIX_MODELS.values()]
     for model in models:
         for d in model.build().definitions:
             used |= {type(e) for e in _walk(d.rhs)}
-    used |= {TimeSum, HeadSum, Stack}  # the tests over time, heads and two time axes
+    used |= {TimeSum, HeadSum, Stack, Indicator}  # the tests over time, heads, axes, one step
     assert set(rules.VJP) <= used, set(rules.VJP) - used
     assert set(rules.VJP) == {Add, Scale, MatMul, Had, Transpose, ScalarMul, Fn, EPow, Softmax,
-                              RowSoftmax, LayerNorm, RowStd, TimeSum, HeadSum, Stack}
+                              RowSoftmax, LayerNorm, RowStd, TimeSum, HeadSum, Stack, Indicator}
 
 
 def _walk(e):

@@ -7,7 +7,7 @@ import re
 from .. import catalog
 
 NOTABLE = {
-    "rnn": [{"layers": 2}, {"bidirectional": True}],
+    "rnn": [{"layers": 2}, {"bidirectional": True}, {"task": "many-to-one"}, {"task": "one-to-many"}],
     "lstm": [{"variant": v} for v in ("NIG", "NFG", "NOG", "NIAF", "NOAF", "NP", "CIFG", "FGR")]
     + [{"layers": 2, "bidirectional": True}],
     "gru": [{"variant": "cudnn"}, {"layers": 2, "bidirectional": True}],

@@ -9,7 +9,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..functions import lookup
-from ..ops import Add, EPow, Fn, Had, HeadSum, MatMul, ScalarMul, Scale, TimeSum, Transpose
+from ..ops import Add, EPow, Fn, Had, HeadSum, Indicator, MatMul, ScalarMul, Scale, TimeSum, Transpose
 from ..symbols import Ones, Seq
 from .names import latex_name, text_name, text_sub, time_latex, time_text
 
@@ -21,7 +21,7 @@ def _prec(e):
         return PREC_ADD
     if isinstance(e, Scale):
         return PREC_NEG
-    if isinstance(e, (TimeSum, HeadSum)):
+    if isinstance(e, (TimeSum, HeadSum, Indicator)):
         return PREC_NEG
     if isinstance(e, (MatMul, Had, ScalarMul)):
         return PREC_PROD
@@ -182,10 +182,24 @@ class TextPrinter(_Common, StrPrinter):
         return "Σᵢ " + self.wrap(e.x, e)
 
     def _print_Diag(self, e):
-        return "diag(" + self._print(e.x) + ")"
+        return "I" if isinstance(e.x, Ones) else "diag(" + self._print(e.x) + ")"
 
     def _print_Jacobian(self, e):
         return "∂" + self._print(e.of) + "/∂" + self._print(e.wrt)
+
+    def _print_Indicator(self, e):
+        return "[" + self._print(e.cond) + "] " + self.wrap(e.x, e)
+
+    def _print_Relational(self, e):
+        op = {"==": "=", "!=": "≠"}.get(e.rel_op, e.rel_op)
+        return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
+
+    def _print_Mod(self, e):
+        a, k = e.args
+        return (self._print(a) if a.is_Atom else "(" + self._print(a) + ")") + " mod " + self._print(k)
+
+    def _print_And(self, e):
+        return " and ".join(self._print(a) for a in e.args)
 
 
 class TexPrinter(_Common, LatexPrinter):
@@ -262,7 +276,12 @@ class TexPrinter(_Common, LatexPrinter):
         return r"\sum_{i} " + self.wrap(e.x, e)
 
     def _print_Diag(self, e):
+        if isinstance(e.x, Ones):
+            return "I"
         return r"\operatorname{diag}\left(" + self._print(e.x) + r"\right)"
+
+    def _print_Indicator(self, e):
+        return r"\left[" + self._print(e.cond) + r"\right] " + self.wrap(e.x, e)
 
     def _print_Jacobian(self, e):
         return r"\frac{\partial " + self._print(e.of) + r"}{\partial " + self._print(e.wrt) + "}"

@@ -1,5 +1,5 @@
 """What a derivation shows, in what order, shared by every renderer."""
-from ..ops import HeadSum, MatMul, RowSoftmax
+from ..ops import HeadSum, Indicator, MatMul, RowSoftmax
 from ..symbols import Ones
 from .names import latex_name, text_name, text_sub
 from .notation import plain_symbol
@@ -44,6 +44,16 @@ def notes(d, tex=False):
                    + (" (a state that runs backwards starts after the last step)" if backwards else "")
                    + ": their gradients are exact for any value")
     forward = [eq.rhs for eq in d.forward]
+    if any(eq.rhs.atoms(Indicator) for eq in d.forward + d.backward):
+        out.append("[P] is 1 at the steps where P holds and 0 at the others (Iverson's bracket): "
+                   "[t = T] X is X at the last step only")
+    if d.truncate:
+        k, first = d.truncate, text_name(next(iter(m.states)), 0)
+        out.append(f"truncated BPTT in chunks of {k} steps (1…{k}, {k + 1}…{2 * k}, …): [t mod {k} ≠ 0] is 0 "
+                   f"where t ends a chunk, so no gradient flows from chunk j+1 back into chunk j; "
+                   f"the states still flow forward, and δ{first} gets chunk 1's gradient"
+                   + (f" (a state that runs backwards is cut by [t mod {k} ≠ 1])"
+                      if any(o > 0 for o in m.states.values()) and k > 1 else ""))
     if any(e.atoms(RowSoftmax) for e in forward):
         out.append("rows are positions; softmax of a matrix is taken row by row")
     if any(isinstance(f, Ones) for e in forward for mm in e.atoms(MatMul) for f in mm.args):

@@ -29,8 +29,9 @@ TEXT_WIDTH = 44.0        # em: A4 with 2 cm margins at 11 pt
 INLINE_HEIGHT = 330.0    # bp: a graph up to this tall sits in the text as a figure
 
 
-def sheet_source(d, check_report=None, version="", date=None):
-    """The sheet's LaTeX source. ``date`` (ISO) is when the check ran, today if not given."""
+def sheet_source(d, check_report=None, version="", date=None, flow=""):
+    """The sheet's LaTeX source. ``date`` (ISO) is when the check ran, today if not given;
+    ``flow`` is the "Gradient flow" section (render/flow_sheet.py) for a recurrent model."""
     m = d.model
     date = date or datetime.date.today().isoformat()
     options = ", ".join(f"{k}={v}" for k, v in m.options.items())
@@ -38,7 +39,8 @@ def sheet_source(d, check_report=None, version="", date=None):
     forward = broken_align([(latex(eq.lhs), latex(eq.rhs)) for eq in d.forward], TEXT_WIDTH)
     routes = _routes(d)
     conventions = notes(d, tex=True)
-    math = " ".join([forward, backward, routes, *conventions, *(m for row in symbol_rows(d) for m in row)])
+    math = " ".join([forward, backward, routes, flow, *conventions,
+                     *(m for row in symbol_rows(d) for m in row)])
     parts = [_preamble(m.title or m.name, version, date),
              "\\section{The model}",
              f"Model \\texttt{{{latex_text(m.name)}}}" + (f" ({latex_text(options)})" if options else "")
@@ -48,7 +50,7 @@ def sheet_source(d, check_report=None, version="", date=None):
              "\\section{Forward pass}", forward,
              "\\section{Computational graph}", _graph(d),
              "\\section{The chain rule, route by route}", routes,
-             "\\section{Deltas and gradients}", backward,
+             "\\section{Deltas and gradients}", backward, *([flow] if flow else []),
              "\\section{How it was checked}", _checked(d, check_report),
              "\\end{document}\n"]
     return "\n\n".join(parts)
@@ -57,7 +59,7 @@ def sheet_source(d, check_report=None, version="", date=None):
 def _preamble(title, version, date):
     return ("\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n"
             "\\usepackage[a4paper,margin=2cm]{geometry}\n\\usepackage{amsmath,amssymb}\n"
-            "\\usepackage{longtable,booktabs}\n\\usepackage{tikz,pdflscape,afterpage}\n"
+            "\\usepackage{longtable,booktabs,graphicx}\n\\usepackage{tikz,pdflscape,afterpage}\n"
             + colors() + "\n\\allowdisplaybreaks\n\\sloppy\n"
             f"\\title{{Backpropagation: {latex_text(title)}}}\n"
             f"\\author{{derived and checked by symgrad {latex_text(version)}}}\n"
