@@ -46,10 +46,10 @@ def flow_section(d, figure=None):
              "else held fixed; a block is the sum of its routes.\\end{sloppypar}",
              jacobians_latex(jac, prose=True, width=TEXT_WIDTH)]
     if figure:
-        radii = " and ".join(f"{r:g}" for r in RADII)
+        radii = ", ".join(f"{r:g}" for r in RADII)
         parts.append("\\IfFileExists{" + figure + "}{\\begin{center}\n\\includegraphics[width=0.8\\linewidth]{"
                      + figure + "}\n\\end{center}\n"
                      f"Measured by \\texttt{{symgrad flow}}: a loss at step $T = {STEPS}$, random inputs, every "
-                     f"recurrent matrix scaled to spectral radius $\\rho = {radii}$; the curves are "
+                     f"recurrent matrix scaled to spectral radius $\\rho \\in \\{{{radii}\\}}$; the curves are "
                      "$\\lVert\\partial L_T/\\partial s_k\\rVert / \\lVert\\partial L_T/\\partial s_T\\rVert$.}{}")
     return "\n\n".join(parts)
