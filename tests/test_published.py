@@ -12,7 +12,8 @@ from symgrad.algebra import ckey, rebuild, timesum
 from symgrad.check import example, rel_err
 from symgrad.derive import Equation
 from symgrad.ops import TimeSum
-from symgrad.parse import Scope, read_equations, read_header
+from symgrad.hand import directives, read
+from symgrad.render.printer import text
 from symgrad.references import lstm as lstm_reference
 from symgrad.symbols import shift
 
@@ -23,10 +24,11 @@ SHIFTED = {"R_z", "R_i", "R_f", "R_o", "p_i", "p_f"}
 
 @pytest.fixture(scope="module")
 def greff():
-    name, options = read_header(GREFF)
+    lines = GREFF.read_text(encoding="utf-8").splitlines()
+    name, options, _ = directives(lines)
     assert (name, options) == ("lstm", [])
     d = symgrad.derive(symgrad.model(name))
-    published = {str(lhs): rhs for _, _, lhs, rhs in read_equations(GREFF, Scope(d))}
+    published = {text(eq.lhs): eq.forms[0].expr for eq in read(lines, d, str(GREFF))}
     derived = {str(eq.lhs): eq.rhs for eq in d.backward}
     return d, published, derived
 

@@ -117,7 +117,7 @@ def test_unknown_equation_and_unchecked_ones():
     ("dc[t] = dy[t] * o[t] * (", 25, "the line ends in the middle of an expression"),
     ("dq[t] = dy[t]", 1, "unknown symbol dq"),
     ("dc[t] = dy[t] ? o[t]", 15, "unexpected character '?'"),
-    ("\\delta c_t = \\delta y_{t+} \\odot o_t", None, "unknown symbol y_t+"),
+    ("\\delta c_t = \\delta y_{t+} \\odot o_t", 24, "a step is t, t+1, t-1, a number, T or T+1, not 't+'"),
 ])
 def test_an_unreadable_line_is_reported_with_its_column_beside_the_others(tmp_path, text, col, message):
     """One bad line never hides the verdicts on the others; exit 2 when nothing is wrong."""

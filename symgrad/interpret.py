@@ -1,0 +1,1087 @@
+"""Giving a written equation its meaning in a model.
+
+The syntax tree (``mathtree.py``) says what was written; a ``Reader`` says what it means
+for one model (``scope.py``): which name is which symbol and at which step (``h_t``,
+``h^{(t)}``, ``h^{\\langle t\\rangle}``, ``h[t]``, or no step in a per-step equation), which
+subscript is part of a name (W_z), a step or an entry index (δc_j^t), what a derivative
+is (δx, ∇_x L, ∂L/∂x and dx are the delta of x; ∂u/∂v between two nodes a Jacobian), which
+product each product is (``products.py``), what a sum over steps with its bounds adds up
+to, and how index notation reads as vectors (``indices.py``).
+
+Each side of an equation is read alone, so one unreadable form does not hide the others.
+A product whose shapes do not chain is a form with a ``problem`` (a wrong equation, not
+unreadable text); a closed form over time is ``uncheckable`` with the reason.
+"""
+import re
+from dataclasses import dataclass, field
+from itertools import product as assignments
+
+import sympy as sp
+
+from . import algebra, indices, products
+from . import mathtree as mt
+from .errors import ShapeError
+from .local_grad import copy_delta, entry_vjp
+from .ops import Add, Had, HeadSum, Jacobian, LayerNorm, MatMul, ScalarMul, Scale, TimeSum, Transpose
+from .read_errors import ParseError, ShapeMismatch, Uncheckable
+from .render.printer import text
+from .scope import LOSS_STEMS, normal_part, tag_of
+from .symbols import Cotangent, Delta, Ones, Seq, Zero, shift, step_variable
+from .tensor import Tensor
+
+TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", "ᵀ", r"{\top}", r"\mathsf{T}", r"\textsf{T}"}
+ELEMENTWISE = {"tanh", "sigma", "relu", "exp", "log", "gelu"}
+_STEP = re.compile(r"^(?P<base>T_\{?x\}?|T|\\tau|τ|tau|[a-zA-Z]|\d+)(?:(?P<sign>[+\-])(?P<k>\d+))?$")
+MAX_BOUNDARY = 3
+
+
+@dataclass
+class Notation:
+    """What a file says about its notation: its first step (Greff counts from 0) and the
+    Jacobian layout when the shapes cannot decide."""
+    first_step: int = 1
+    layout: str = "numerator"
+
+
+@dataclass
+class FormReading:
+    index: int
+    expr: Tensor | None = None
+    problem: str | None = None
+    error: ParseError | None = None
+    uncheckable: str | None = None
+    notes: tuple = ()
+
+
+@dataclass
+class EquationReading:
+    kind: str                      # backward, forward, identity, definition, unreadable
+    lhs: Tensor | None = None
+    forms: list = field(default_factory=list)
+    error: ParseError | None = None
+
+
+@dataclass
+class _Ref:
+    """A written name resolved: the symbol (at its step), entry labels, and what its
+    superscript adds (a transpose, a power); ``copy`` is the step a parameter was written
+    at (W^{(t)}, its copy at that step)."""
+    sym: object
+    rows: str | None = None
+    cols: str | None = None
+    transpose: bool = False
+    power: object = None
+    copy: object = None
+    delta: bool = False
+
+
+class Reader:
+    """Reads the equations of one file against one model, in order (definitions carry on)."""
+
+    def __init__(self, scope, notation=None):
+        self.scope = scope
+        self.model = scope.model
+        self.notation = notation or Notation()
+        self.definitions = {}
+        self._form_state(None)
+
+    def _form_state(self, default):
+        self.notes = []
+        self.bound = {}               # a sum's index letter → the time axis it runs over
+        self.default = default or {}  # time axis → the step of a sequence written without one
+        self.flipped = frozenset()
+        self.jacobians = []
+
+    # -- equations -----------------------------------------------------------------------------
+    def equation(self, chain):
+        if len(chain.sides) < 2:
+            return EquationReading("unreadable", error=ParseError("an equation needs '='", 0))
+        lhs_node = chain.sides[0]
+        if isinstance(lhs_node, ParseError):
+            return EquationReading("unreadable", error=lhs_node)
+        try:
+            kind, lhs, target, default = self.left(lhs_node)
+        except ParseError as err:
+            return EquationReading("unreadable", error=err)
+        forms = [self.form(node, start, target, default)
+                 for node, start in zip(chain.sides[1:], chain.starts[1:])]
+        if kind == "definition":
+            readable = [f for f in forms if f.expr is not None]
+            if readable:
+                key, labels = lhs
+                value = readable[0].expr
+                self.definitions[key] = (value, labels)
+            lhs = None
+        return EquationReading(kind, lhs, forms)
+
+    def left(self, node):
+        """The kind of an equation, its left-hand side, and what each form must be (the lhs
+        value with its entry labels), from the left-hand side as written."""
+        self._form_state(self._lhs_default())
+        labels = (None, None)
+        inner = node
+        if isinstance(node, mt.Entry) and isinstance(node.x, (mt.Deriv, mt.Name)):
+            labels = self.entry_labels(node.sub, node.x)
+            inner = node.x
+        if isinstance(inner, mt.Deriv):
+            value = self.deriv(inner)
+            kind = "identity" if isinstance(_core(value), Jacobian) else "backward"
+        elif isinstance(inner, mt.Name) and not self.is_definition(inner):
+            ref = self.resolve(inner)
+            value = self.named(ref, inner)
+            kind = "backward" if ref.delta else "forward"
+        elif isinstance(inner, mt.Name):
+            if inner.step is not None:
+                raise ParseError("a name of your own cannot have a step in brackets", inner.pos)
+            key = (inner.stem, inner.accent)
+            index = [p.raw for p in inner.sub.parts] if inner.sub else []
+            if index and not all(_is_index(p, self.scope) for p in index):
+                key = (inner.stem, inner.accent, inner.sub.raw)
+                index = []
+            return "definition", (key, tuple(index)), None, None
+        else:
+            raise ParseError("the left-hand side must be a delta (δh, ∇_h L, ∂L/∂h), a node of "
+                             "the model or a name of your own", node.pos)
+        if isinstance(value, indices.Indexed):
+            rows, cols = _labels_of(value)
+            tensor = indices.to_matrix(value, rows, cols)
+            target = (tensor, rows, cols)
+        else:
+            if labels != (None, None):
+                value = indices.entry(value, *labels)
+                target = (_core_tensor(value), *labels)
+            else:
+                target = (value, None, None)
+        lhs = target[0]
+        default = self._step_default(lhs)
+        return kind, lhs, target, default
+
+    def _lhs_default(self):
+        return {axis: step_variable(axis) for axis in self.scope.axes}
+
+    def _step_default(self, lhs):
+        """A per-step equation (its left-hand side at a step in t) may omit the steps."""
+        var = _var_of(lhs)
+        if var is None:
+            return {}
+        seqs = [s for s in lhs.atoms(Seq)]
+        axes = {s.axis_name for s in seqs if s.time.free_symbols}
+        return {axis: step_variable(axis) for axis in axes}
+
+    def is_definition(self, node):
+        """A plain name the model does not have (D, μ, τ): a name of the person's own."""
+        if node.word and node.stem[:1] in ("d", "δ") and len(node.stem) > 1:
+            return False
+        if node.stem == "Delta":
+            return False
+        try:
+            self.resolve(node)
+            return False
+        except ParseError:
+            return node.stem not in LOSS_STEMS and not node.stem.startswith("\\")
+
+    def form(self, node, start, target, default):
+        if isinstance(node, ParseError):
+            return FormReading(start, error=node)
+        flips = [frozenset()]
+        tried, first_error = set(), None
+        while flips:
+            flip = flips.pop(0)
+            if flip in tried:
+                continue
+            tried.add(flip)
+            self._form_state(default)
+            self.flipped = flip if self.notation.layout == "numerator" else \
+                frozenset(range(10 ** 6)) - flip
+            try:
+                expr = self.finish(self.value(node), target)
+                notes = tuple(dict.fromkeys(self.notes + self.layout_notes()))
+                return FormReading(start, expr=expr, notes=notes)
+            except Uncheckable as err:
+                return FormReading(start, uncheckable=err.reason)
+            except (ShapeMismatch, ShapeError) as err:
+                if first_error is None:
+                    first_error = err
+                if len(self.jacobians) <= 4:
+                    flips.extend(flip | {j} for j in self.jacobians if j not in flip)
+            except ParseError as err:
+                return FormReading(start, error=err)
+            except RecursionError:
+                return FormReading(start, error=ParseError("nested too deeply", node.pos))
+        reason = first_error.reason if isinstance(first_error, ParseError) else str(first_error)
+        return FormReading(start, problem=reason)
+
+    def finish(self, value, target):
+        """The value of a form as the matrix the left-hand side is, sized like it."""
+        if target is None:
+            if isinstance(value, indices.Indexed):
+                rows, cols = _labels_of(value)
+                return indices.to_matrix(value, rows, cols, local_vjp=self.local_vjp)
+            return value
+        lhs, rows, cols = target
+        if isinstance(value, indices.Indexed):
+            free = value.free()
+            if not free <= {rows, cols} - {None}:
+                extra = sorted(free - {rows, cols})[0]
+                raise ParseError(f"the index {extra} is neither summed nor on the left-hand side")
+            value = indices.to_matrix(value, rows, cols, sizes=_sizes_of(lhs, rows, cols),
+                                      local_vjp=self.local_vjp)
+        elif rows is not None:
+            raise ParseError("the left-hand side is one entry; write the right-hand side entry by entry too")
+        if products.scalar(value):
+            value = algebra.scale(value, Ones(*lhs.shape))
+        value = products.settle(value, lhs.shape)
+        if value.shape != lhs.shape:
+            raise ShapeMismatch(f"the right-hand side is {algebra.shape_str(value.shape)}, "
+                                f"{text(lhs)} is {algebra.shape_str(lhs.shape)}")
+        return value
+
+    def layout_notes(self):
+        notes = []
+        for pos in self.jacobians:
+            j = self._jacobian_at.get(pos)
+            if j is None:
+                continue
+            name = f"∂{text(j.of)}/∂{text(j.wrt)}"
+            layout = "denominator" if pos in self.flipped else "numerator"
+            if j.of.rows == j.wrt.rows:
+                notes.append(f"{name} read in {layout} layout: it is square, so the shapes cannot "
+                             "decide" + (" (layout: denominator in the file to change)" if layout == "numerator" else ""))
+            else:
+                notes.append(f"{name} read in {layout} layout "
+                             f"({'rows of ' + text(j.of) if layout == 'numerator' else 'rows of ' + text(j.wrt)}): "
+                             "the shapes decide")
+        return notes
+
+    # -- values --------------------------------------------------------------------------------
+    def value(self, node):
+        method = getattr(self, "v_" + type(node).__name__, None)
+        if method is None:
+            raise ParseError(f"{type(node).__name__} is not understood here", node.pos)
+        return method(node)
+
+    def v_Num(self, node):
+        return node.value
+
+    def v_Ones(self, node):
+        return products.ones_column()
+
+    def v_Name(self, node):
+        if node.stem == "Delta":
+            return self.v_Cot(mt.Cot(node.pos, None, node.sub, node.sup or node.step))
+        own = self.own_name(node)
+        if own is not None:
+            return own
+        ref = self.resolve(node)
+        return self.named(ref, node)
+
+    def own_name(self, node):
+        """A name the file defined earlier: as defined, or entry by entry (D_i)."""
+        if node.sub is not None:
+            found = self.definitions.get((node.stem, node.accent, node.sub.raw))
+            if found is not None:
+                return found[0]
+        found = self.definitions.get((node.stem, node.accent))
+        if found is None:
+            return None
+        value, labels = found
+        written = [p.raw for p in node.sub.parts] if node.sub else []
+        if labels and written:
+            if len(written) != len(labels):
+                raise ParseError(f"{node.stem} was defined with {len(labels)} index(es)", node.pos)
+            if isinstance(value, Tensor):
+                return indices.entry(value, *(written + [None])[:2]) if value.cols == 1 else \
+                    indices.entry(value, *written)
+        if written and not labels:
+            raise ParseError(f"{node.stem} was defined without a subscript", node.pos)
+        return self._sup(value, node.sup, node)
+
+    def named(self, ref, node):
+        sym = Delta(ref.sym) if ref.delta else ref.sym
+        if ref.copy is not None:
+            raise ParseError(f"{text(ref.sym)} has no step; {text(ref.sym)}⁽ᵗ⁾ (its copy at one step) "
+                             "belongs in a derivative", node.pos)
+        value = indices.entry(sym, ref.rows, ref.cols) if ref.rows or ref.cols else sym
+        if ref.transpose:
+            value = self.transposed(value)
+        if ref.power is not None:
+            value = self.powered(value, ref.power, node)
+        return value
+
+    def v_Indicator(self, node):
+        ref = self.resolve(node.target)
+        if getattr(ref.sym, "role", None) != "onehot":
+            raise ParseError(f"1_{{{node.index}={text(ref.sym)}}}: {text(ref.sym)} must be the model's "
+                             "one-hot target", node.pos)
+        if not _is_index(node.index, self.scope):
+            raise ParseError(f"{node.index} cannot be an entry index here", node.pos)
+        return indices.entry(ref.sym, node.index, None)
+
+    def v_Neg(self, node):
+        return self.negated(self.value(node.x))
+
+    def negated(self, v):
+        if isinstance(v, indices.Indexed):
+            return v.scaled(-1)
+        return -v if products.scalar(v) else algebra.neg(v)
+
+    def v_Sum(self, node):
+        values = []
+        for sign, term in node.terms:
+            v = self.value(term)
+            values.append(v if sign > 0 else self.negated(v))
+        if any(isinstance(v, indices.Indexed) for v in values):
+            out = None
+            for v in values:
+                v = self.as_indexed(v, node)
+                out = v if out is None else out + v
+            return out
+        try:
+            return products.add(values, self.notes)
+        except ShapeError as err:
+            raise ShapeMismatch(f"the terms of a sum have different shapes: {err}", node.pos) from None
+
+    def as_indexed(self, v, node):
+        if isinstance(v, indices.Indexed):
+            return v
+        if products.scalar(v) or v.shape == (1, 1):
+            return indices.constant(v)
+        raise ParseError(f"{text(v)} is a whole {algebra.shape_str(v.shape)} matrix among entries "
+                         "(index notation)", node.pos)
+
+    def v_Product(self, node):
+        values = [(op, self.value(f)) for op, f in node.factors]
+        if any(isinstance(v, (indices.Indexed, indices.LocalGrad)) for _, v in values):
+            return self.entry_product(values, node)
+        acc = values[0][1]
+        try:
+            for op, v in values[1:]:
+                acc = products.multiply(op, acc, v, self.notes)
+        except ShapeError as err:
+            if len(values) == 2:
+                raise ShapeMismatch(str(err), node.pos) from None
+            shapes = " · ".join(_described(v) for _, v in values)
+            raise ShapeMismatch(f"the factors do not chain: {shapes}", node.pos) from None
+        return acc
+
+    def entry_product(self, values, node):
+        out = None
+        for op, v in values:
+            if isinstance(v, indices.LocalGrad):
+                v = indices.Indexed((indices.Term(sp.Integer(1), (v,)),))
+            elif op in ("div", "oslash"):
+                v = indices.elementwise(self.as_indexed(v, node), lambda x: algebra.epow(x, -1)) \
+                    if not products.scalar(v) else indices.constant(sp.Integer(1) / v)
+            elif op == "matmul":
+                raise ParseError("@ between entries: entries multiply as numbers", node.pos)
+            v = self.as_indexed(v, node)
+            try:
+                out = v if out is None else out.times(v)
+            except ParseError as err:
+                raise ParseError(err.reason, node.pos) from None
+        return out
+
+    def v_Frac(self, node):
+        num, den = self.value(node.num), self.value(node.den)
+        if isinstance(num, indices.Indexed) or isinstance(den, indices.Indexed):
+            return self.entry_product([(None, num), ("div", den)], node)
+        try:
+            return products.divide(num, den, self.notes)
+        except ShapeError as err:
+            raise ShapeMismatch(str(err), node.pos) from None
+
+    def v_Sqrt(self, node):
+        x = self.value(node.x)
+        if isinstance(x, indices.Indexed):
+            return indices.elementwise(x, lambda t: algebra.epow(t, sp.Rational(1, 2)))
+        return sp.sqrt(x) if products.scalar(x) else algebra.epow(x, sp.Rational(1, 2))
+
+    def v_Transpose(self, node):
+        if isinstance(node.x, mt.Num) and node.x.value == 1:
+            return products.ones_row()
+        return self.transposed(self.value(node.x))
+
+    def transposed(self, v):
+        if isinstance(v, indices.Indexed) or products.scalar(v):
+            return v
+        return algebra.transpose(v)
+
+    def v_Power(self, node):
+        if isinstance(node.base, mt.Num) and node.base.value == 1 and _raw(node.exp) in TRANSPOSES:
+            return products.ones_row()
+        return self._sup(self.value(node.base), node.exp, node)
+
+    def _sup(self, value, script, node):
+        if script is None:
+            return value
+        if _raw(script) in TRANSPOSES:
+            return self.transposed(value)
+        return self.powered(value, script, node)
+
+    def powered(self, value, script, node):
+        raw = _raw(script).replace("⊙", r"\odot")
+        elementwise = raw.startswith(r"\odot")
+        p = _exponent(script)
+        if p is None:
+            if isinstance(value, Tensor) and value.rows == value.cols and value.rows != 1:
+                raise Uncheckable(f"({text(value)})^{{{script.raw}}} is a matrix power with a symbolic "
+                                  "exponent: a closed form over time. symgrad checks recurrences one "
+                                  "step at a time at fixed sizes, so this form is not checked")
+            raise ParseError(f"unknown superscript {script.raw!r}: use ^\\top, ^T or a number", script.pos)
+        if isinstance(value, indices.Indexed):
+            return indices.elementwise(value, lambda t: algebra.epow(t, p))
+        if products.scalar(value):
+            return value ** p
+        if not elementwise and value.rows == value.cols and value.rows != 1 and p != -1:
+            self.notes.append(f"({text(value)})^{p} read element-wise ({text(value)}^⊙{p})")
+        try:
+            return algebra.epow(value, p)
+        except ShapeError as err:
+            raise ShapeMismatch(str(err), node.pos) from None
+
+    def v_Entry(self, node):
+        x = self.value(node.x)
+        if isinstance(x, indices.Indexed) or products.scalar(x):
+            raise ParseError("entries of an expression that is already entries", node.pos)
+        parts = [p.raw for p in node.sub.parts]
+        if len(parts) == 2 and parts[1] == ":":
+            axis, time = self.step_of_row(parts[0], node)
+            return algebra.transpose(algebra.step_row(x, time, axis))
+        rows, cols = self.entry_labels(node.sub, None)
+        if cols is None and x.cols != 1 and x.rows == 1:
+            rows, cols = None, rows
+        return indices.entry(x, rows, cols)
+
+    def step_of_row(self, raw, node):
+        """(axis, step) for the row index of a matrix whose rows are the steps of an axis."""
+        for axis in self.scope.axes:
+            try:
+                return axis, self.step_expr(raw, node.pos, axis)
+            except ParseError:
+                continue
+        raise ParseError(f"row {raw}: a row of stacked steps is written (G)_{{j,:}}", node.pos)
+
+    def entry_labels(self, script, x):
+        letters = "".join(p.raw for p in script.parts)
+        if not all(_is_index(c, self.scope) for c in letters) or not 1 <= len(letters) <= 2:
+            raise ParseError(f"{script.raw!r} is not an entry index (a letter such as i, or ij)", script.pos)
+        return (letters[0], letters[1] if len(letters) == 2 else None)
+
+    def v_Angle(self, node):
+        a, b = self.value(node.a), self.value(node.b)
+        try:
+            return products.multiply("matmul", a, algebra.transpose(b), self.notes)
+        except ShapeError as err:
+            raise ShapeMismatch(str(err), node.pos) from None
+
+    def v_Deriv(self, node):
+        return self.deriv(node)
+
+    # -- functions -----------------------------------------------------------------------------
+    def v_Apply(self, node):
+        name = node.name
+        if name.startswith("?"):
+            name = name[1:]
+            if self.scope.function(name) is None:        # h (c) with h no function: a product
+                factor = mt.Name(node.pos, name, sub=node.sub, sup=node.power)
+                return self.v_Product(mt.Product(node.pos, ((None, factor), ("juxt", node.arg))))
+        lower = name.lower()
+        if node.order > 1:
+            raise ParseError(f"{name}: second derivatives are not understood", node.pos)
+        arg = self.value(node.arg)
+        special = getattr(self, "f_" + lower, None)
+        if special is not None and node.order == 0 and lower not in self.model_function_names():
+            if isinstance(arg, indices.Indexed):
+                raise ParseError(f"{name} of entries: write it on the whole vector", node.pos)
+            try:
+                out = special(arg, node)
+            except ShapeError as err:
+                raise ShapeMismatch(str(err), node.pos) from None
+        else:
+            impl = self.scope.function(name)
+            if impl is None:
+                raise ParseError(f"unknown function {name}; this model has: "
+                                 f"{', '.join(sorted(set(self.model_function_names())))}", node.pos)
+            written = name if name in self.model_function_names() else impl
+            fn = lambda x: algebra.fn(written, impl, x, node.order)  # noqa: E731
+            if isinstance(arg, indices.Indexed):
+                out = indices.elementwise(arg, fn)
+            elif products.scalar(arg):
+                raise ParseError(f"{name}(…) takes an expression of the model's symbols", node.pos)
+            else:
+                out = fn(arg)
+        if node.power is not None:
+            out = self.powered(out, node.power, node)
+        return out
+
+    def model_function_names(self):
+        return [n for n in self.scope.functions if n not in ("σ", "sigmoid", "ln")]
+
+    def f_softmax(self, x, node):
+        return algebra.softmax(x) if x.cols == 1 else algebra.row_softmax(x)
+
+    def f_diag(self, x, node):
+        return algebra.diag(x)
+
+    def f_rowsum(self, x, node):
+        return algebra.rowsum(x)
+
+    def f_colsum(self, x, node):
+        return algebra.matmul(Ones(1, x.rows), x)
+
+    def f_rowmean(self, x, node):
+        return algebra.scale(sp.Integer(1) / x.cols, algebra.rowsum(x))
+
+    def f_mean(self, x, node):
+        if x.cols == 1:
+            return algebra.scale(sp.Integer(1) / x.rows, algebra.matmul(Ones(1, x.rows), x))
+        self.notes.append(f"mean({text(x)}) read row by row (rows are positions)")
+        return self.f_rowmean(x, node)
+
+    def f_std(self, x, node):
+        return algebra.rowstd(x, self._eps(node))
+
+    def f_ln(self, x, node):
+        return algebra.layernorm(x, self._eps(node))
+
+    f_layernorm = f_ln
+
+    def f_sqrt(self, x, node):
+        return algebra.epow(x, sp.Rational(1, 2))
+
+    def f_stack(self, x, node):
+        axis = self._axis_script(node)
+        return algebra.stack(x, axis, self.scope.axes[axis])
+
+    def f_row(self, x, node):
+        if node.sub is None:
+            raise ParseError("row needs its step: row_j(G)", node.pos)
+        axis, time = self.step_of_row(node.sub.raw, node)
+        return algebra.transpose(algebra.step_row(x, time, axis))
+
+    def _axis_script(self, node):
+        raw = node.sub.raw if node.sub else ""
+        if raw not in self.scope.axes:
+            raise ParseError(f"stack needs the axis of its steps, as stack_j (axes: "
+                             f"{', '.join(self.scope.axes) or 'none'})", node.pos)
+        return raw
+
+    def _eps(self, node):
+        if self.scope.eps is None:
+            raise ParseError("this model has no layer norm", node.pos)
+        return self.scope.eps
+
+    # -- sums ----------------------------------------------------------------------------------
+    def v_Sigma(self, node):
+        index = node.index.replace(" ", "")
+        axis = self.sum_axis(index, node)
+        if axis is not None:
+            return self.time_sum(node, index, axis)
+        if self.scope.heads and index == "i":
+            body = self.value(node.body)
+            if isinstance(body, indices.Indexed) or products.scalar(body):
+                raise ParseError("Σ over the heads i of entries", node.pos)
+            return algebra.headsum(body)
+        if not _is_index(index, self.scope):
+            raise ParseError(f"Σ over {index!r}: not a step, a head or an entry index", node.pos)
+        body = self.value(node.body)
+        if not isinstance(body, indices.Indexed):
+            raise ParseError(f"Σ over {index}: the summand has no index {index}", node.pos)
+        return body.summed_over(index)
+
+    def sum_axis(self, index, node):
+        """The time axis a sum runs over: its index is the axis' step variable (t, j), or its
+        bounds name the axis' last step (T, τ, T_x)."""
+        if index in self.scope.axes:
+            return index
+        bound = (node.upper.raw if node.upper else "") + (node.lower.raw if node.lower else "")
+        for axis, length in self.scope.axes.items():
+            if str(length) in bound.replace("{", "").replace("}", "") or \
+                    axis == "t" and re.search(r"\\tau|τ|T", bound):
+                return axis
+        return None
+
+    def time_sum(self, node, index, axis):
+        var, length = step_variable(axis), self.scope.axes[axis]
+        lower = self.step_expr(node.lower.raw, node.lower.pos, axis, bound=True) if node.lower else sp.Integer(1)
+        upper = self.step_expr(node.upper.raw, node.upper.pos, axis, bound=True) if node.upper else length
+        p, q = sp.simplify(lower - 1), sp.simplify(upper - length)
+        if not (p.is_Integer and q.is_Integer):
+            raise Uncheckable(f"the sum from {node.lower.raw if node.lower else 1} to "
+                              f"{node.upper.raw if node.upper else length} has a range that depends "
+                              "on a step: a closed form over time, not checked (symgrad checks "
+                              "recurrences one step at a time)")
+        if abs(int(q - p)) > MAX_BOUNDARY:
+            raise ParseError(f"a sum over steps {node.lower.raw}…{node.upper.raw}: too far from 1…{length}",
+                             node.pos)
+        saved = dict(self.bound), dict(self.default)
+        self.bound[index] = axis
+        self.default[axis] = var
+        try:
+            body = self.value(node.body)
+        finally:
+            self.bound, self.default = saved
+        summed = lambda m: self.steps_sum(m, axis, int(p), int(q), node)  # noqa: E731
+        if isinstance(body, indices.Indexed):
+            return body.wrapped(summed)
+        if products.scalar(body):
+            raise ParseError("a sum over steps of a number", node.pos)
+        return summed(body)
+
+    def steps_sum(self, body, axis, p, q, node):
+        """Σ_{t=1+p}^{T+q} body = Σ_t body(t+p), plus or minus the steps at the end it differs
+        by; a step whose delta is after the last step (or before the first) adds zero."""
+        var, length = step_variable(axis), self.scope.axes[axis]
+        total = algebra.timesum(algebra.rebuild(shift(body, p, var)), axis)
+        if p:
+            self.notes.append(f"Σ from {1 + p} read as Σ over the steps 1…{length} of the summand "
+                              f"{abs(p)} step{'s' if abs(p) != 1 else ''} {'later' if p > 0 else 'earlier'}")
+        ends = [(s, 1) for s in range(p + 1, q + 1)] if q > p else \
+            [(s, -1) for s in range(q + 1, p + 1)]
+        terms = [total]
+        for k, sign in ends:
+            step = length + k
+            term = algebra.rebuild(body.xreplace({var: step}))
+            if _vanishes(term, self.model):
+                self.notes.append(f"the term at {var} = {step} is zero (every δ after the last step is)")
+                continue
+            terms.append(term if sign > 0 else algebra.neg(term))
+        return algebra.add(*terms)
+
+    # -- derivatives and the delta from above ---------------------------------------------------
+    def deriv(self, node):
+        top, bottom = node.top, node.bottom
+        if not isinstance(bottom, mt.Name):
+            raise ParseError("the derivative's variable must be a name of the model", node.pos)
+        ref = self.resolve(bottom, allow_copy=True)
+        if ref.delta:
+            raise ParseError("a derivative with respect to a delta", node.pos)
+        if top is None or self.is_loss(top):
+            if ref.copy is not None:
+                self.notes.append(f"∇ with respect to {text(ref.sym)}⁽{ref.copy}⁾: the copy of "
+                                  f"{text(ref.sym)} used at step {ref.copy}")
+                sym = copy_delta(self.model, ref.sym, ref.copy)
+            else:
+                sym = Delta(ref.sym)
+            return indices.entry(sym, ref.rows, ref.cols) if ref.rows or ref.cols else sym
+        if not isinstance(top, mt.Name):
+            raise ParseError("the derivative's quantity must be a name of the model", node.pos)
+        u = self.resolve(top)
+        if u.copy is not None or u.delta:
+            raise ParseError("a derivative of a delta", node.pos)
+        if ref.copy is not None:
+            self.notes.append(f"{text(ref.sym)}⁽{ref.copy}⁾: the copy of {text(ref.sym)} used at step {ref.copy}")
+        if u.rows and ref.sym.cols != 1:
+            return indices.LocalGrad(u.sym, u.rows, ref.sym)
+        if u.sym.cols != 1 or ref.sym.cols != 1:
+            raise ParseError(f"∂{text(u.sym)}/∂{text(ref.sym)}: a Jacobian needs two column vectors; "
+                             "for a matrix write Σ_i (∂L/∂u_i) ∇_W u_i", node.pos)
+        position = node.pos
+        self.jacobians.append(position)
+        jac = algebra.jacobian(u.sym, ref.sym)
+        self._jacobian_at = getattr(self, "_jacobian_at", {})
+        self._jacobian_at[position] = jac
+        if position in self.flipped:
+            jac = algebra.transpose(jac)
+        if u.rows or ref.rows:
+            rows, cols = (u.rows, ref.rows) if position not in self.flipped else (ref.rows, u.rows)
+            return indices.entry(jac, rows, cols)
+        return jac
+
+    def local_vjp(self, u, wrt, g):
+        return entry_vjp(self.model, u, wrt, g)
+
+    def is_loss(self, node):
+        """Is the quantity on top of a derivative the loss (L, ℒ, E, J, ℓ), not a node?"""
+        if not isinstance(node, mt.Name) or node.sub or node.sup or node.step:
+            return False
+        alias = self.scope.alias(node.stem)
+        if alias is not None:
+            return alias == self.scope.loss
+        code = self.scope.find(node.stem, node.accent or "", ())
+        if code is not None:
+            return code == self.scope.loss
+        return node.stem in LOSS_STEMS
+
+    def v_Cot(self, node):
+        outs = self.scope.outputs
+        if not outs:
+            raise ParseError("this model has no delta from above (Δ): it ends in its loss", node.pos)
+        if node.target is not None:
+            ref = self.resolve(node.target)
+            if ref.sym.name not in outs or ref.delta:
+                raise ParseError(f"Δ{text(ref.sym)}: {text(ref.sym)} is not an output; the outputs "
+                                 f"are {', '.join(outs)}", node.pos)
+            return Cotangent(ref.sym, short=len(outs) == 1)
+        parts = node.sub.parts if node.sub else ()
+        if len(parts) == 1 and parts[0].raw in outs:
+            out, steps = parts[0].raw, ()
+        else:
+            if len(outs) != 1:
+                raise ParseError(f"Δ is ambiguous with outputs {', '.join(outs)}: write Δ with the "
+                                 "output, as Δy_t", node.pos)
+            out, steps = outs[0], [p.raw for p in parts]
+        sym = self.scope.declared[out]
+        if node.sup is not None:
+            sup = _sup_kind(node.sup)
+            steps = list(steps) + ([sup["step"]] if "step" in sup else [node.sup.raw])
+        if isinstance(sym, Seq):
+            if len(steps) > 1:
+                raise ParseError("Δ has two steps", node.pos)
+            time = self.step_expr(steps[0], node.pos, sym.axis_name) if steps else self.default.get(sym.axis_name)
+            if time is None:
+                raise ParseError(f"Δ for {out} needs its step, as Δ_t", node.pos)
+            sym = Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name)
+        elif steps:
+            raise ParseError(f"{out} has no step", node.pos)
+        return Cotangent(sym, short=len(outs) == 1)
+
+    # -- names ---------------------------------------------------------------------------------
+    def resolve(self, node, allow_copy=False, fallbacks=True):
+        """The model symbol a written name stands for, at its step, with its entry labels."""
+        if not isinstance(node, mt.Name):
+            raise ParseError("expected a name of the model", node.pos)
+        sup = _sup_kind(node.sup)
+        parts = [p.raw for p in node.sub.parts] if node.sub else []
+        best, failure = None, None
+        for stem, accent, extra, delta in self.stems(node):
+            for roles in assignments(("name", "step", "index"), repeat=len(parts)):
+                try:
+                    found = self.candidate(stem, accent, extra, parts, roles, sup, node, allow_copy)
+                except ParseError as err:
+                    failure = failure or err
+                    continue
+                if found is None:
+                    continue
+                ref, score = found
+                ref.delta = delta
+                if best is None or score > best[1]:
+                    best = (ref, score)
+        if best is not None:
+            return best[0]
+        fallback = self.fallback(node, sup, parts) if fallbacks else None
+        if fallback is not None:
+            return fallback
+        if failure is not None:
+            raise failure
+        raise ParseError(self.scope.unknown(_written(node)), node.pos)
+
+    def stems(self, node):
+        """(stem, accent, name parts already known, is a delta) readings of a written name."""
+        stem = node.stem
+        out = []
+        aliased = self.scope.alias(stem)
+        if aliased is not None and aliased in self.scope.declared:
+            out.append(("=" + aliased, None, [], False))
+        out.append((stem, node.accent, [], False))
+        if node.word:
+            if self.scope.code(stem):
+                out.append(("=" + self.scope.code(stem), None, [], False))
+            m = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
+            if m:
+                out.append((m.group(1), node.accent, [m.group(2)], False))
+            if stem[0] in "dδ" and len(stem) > 1:
+                rest = stem[1:]
+                for reading in self.stems(mt.Name(node.pos, rest, node.accent, word=len(rest) > 1)):
+                    out.append(reading[:3] + (True,))
+        return out
+
+    def candidate(self, stem, accent, extra, parts, roles, sup, node, allow_copy):
+        positions = [p.pos for p in node.sub.parts] if node.sub else []
+        names = list(extra) + [normal_part(p) for p, r in zip(parts, roles) if r == "name"]
+        steps = [(p, at) for p, at, r in zip(parts, positions, roles) if r == "step"]
+        letters = "".join(p for p, r in zip(parts, roles) if r == "index")
+        if "part" in sup:
+            names.append(sup["part"])
+        tag = sup.get("tag", "")
+        if stem.startswith("="):
+            code = stem[1:] if not names and not tag else None
+        else:
+            code = self.scope.find(stem, accent, names, tag)
+            if code is None and tag:
+                code = self.scope.find(stem, accent, names, "")
+                if code is not None and "tag_step" in sup:
+                    steps.append((sup["tag_step"], node.sup.pos))
+                    tag = ""
+                else:
+                    code = None
+        if code is None:
+            return None
+        sym = self.scope.declared[code]
+        if "step" in sup:
+            steps.append((sup["step"], node.sup.pos))
+        if node.step is not None:
+            steps.append((node.step.raw, node.step.pos))
+        if len(steps) > 1:
+            return None
+        if letters and not (all(_is_index(c, self.scope, self.bound) for c in letters) and len(letters) <= 2):
+            return None
+        ref = _Ref(sym, transpose=sup.get("transpose", False), power=sup.get("power"))
+        if isinstance(sym, Seq):
+            if steps:
+                time = self.step_expr(*steps[0], axis=sym.axis_name)
+            else:
+                time = self.default.get(sym.axis_name)
+                if time is None:
+                    raise ParseError(f"{_written(node)} is a sequence: give its step, as "
+                                     f"{_written(node)}_{step_variable(sym.axis_name)}", node.pos)
+            ref.sym = Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name)
+        elif steps:
+            if not (allow_copy and sym.role == "param"):
+                raise ParseError(f"{_written(node)} has no step; write it without one", node.pos)
+            ref.copy = self.step_expr(*steps[0], axis="t") if self.scope.axes else None
+            if ref.copy is None:
+                raise ParseError(f"{_written(node)} has no step", node.pos)
+        if letters:
+            if ref.sym.cols == 1 and len(letters) == 1:
+                ref.rows = letters
+            elif ref.sym.rows == 1 and len(letters) == 1:
+                ref.cols = letters
+            elif len(letters) == 2 and ref.sym.cols != 1:
+                ref.rows, ref.cols = letters[0], letters[1]
+            else:
+                return None
+        score = (len(names), len(steps), -len(letters))
+        return ref, score
+
+    def fallback(self, node, sup, parts):
+        """Loss names (L, ℒ, E, J, ℓ; with a step the loss at that step), sizes, the file's
+        aliases, and the standard names of layer norm (μ, σ, σ²)."""
+        stem = node.stem
+        written = stem + ("_" + "_".join(parts) if parts else "")
+        alias = self.scope.alias(written) or self.scope.alias(stem) if not parts else self.scope.alias(written)
+        if alias is not None:
+            if alias in self.scope.dims:
+                return _Ref(self.scope.dims[alias])
+            if alias in self.scope.declared:
+                return self.resolve(mt.Name(node.pos, alias, word=True, sup=node.sup, step=node.step))
+        name = "_".join([stem] + parts) if parts else stem
+        if name in self.scope.dims and not node.sup:
+            return _Ref(self.scope.dims[name])
+        if stem in LOSS_STEMS and not node.accent:
+            steps = parts + ([sup["step"]] if "step" in sup else []) + ([node.step.raw] if node.step else [])
+            if steps and self.scope.step_loss:
+                sym = self.scope.declared[self.scope.step_loss]
+                time = self.step_expr(steps[0], node.pos, sym.axis_name)
+                self.notes.append(f"{_written(node)} read as {text(Seq(sym.name, time, *sym.shape, sym.role))}, "
+                                  "the loss at that step")
+                return _Ref(Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name))
+            if not steps and self.scope.loss:
+                return _Ref(self.scope.declared[self.scope.loss])
+        standard = self.standard_name(node, sup, parts)
+        if standard is not None:
+            return standard
+        if len(stem) == 1 and stem.isalpha():
+            other = mt.Name(node.pos, stem.swapcase(), node.accent, node.sub, node.sup, node.step)
+            try:
+                ref = self.resolve(other, fallbacks=False)
+            except ParseError:
+                return None
+            self.notes.append(f"{_written(node)} read as {text(ref.sym)}")
+            return ref
+        return None
+
+    def standard_name(self, node, sup, parts):
+        """μ and σ (σ²) of layer norm: the row mean of its input, and √(var + ε) (the variance)."""
+        if node.stem not in ("mu", "sigma") or self.scope.eps is None:
+            return None
+        norms = [(d.symbol, d.rhs) for d in self.model.definitions if isinstance(d.rhs, LayerNorm)]
+        if parts:
+            norms = [(s, r) for s, r in norms if s.name.endswith("_" + "_".join(parts))]
+        if len(norms) != 1:
+            return None
+        out, ln = norms[0]
+        x = ln.x
+        if node.stem == "mu":
+            self.notes.append(f"μ read as the row mean of {text(x)}")
+            return _Ref(algebra.scale(sp.Integer(1) / x.cols, algebra.rowsum(x)))
+        std = algebra.rowstd(x, ln.eps)
+        if sup.get("power") is not None and _exponent(sup["power"]) == 2:
+            self.notes.append(f"σ² read as the variance of the rows of {text(x)}")
+            return _Ref(algebra.add(algebra.epow(std, 2), algebra.scale(-ln.eps, Ones(*std.shape))))
+        self.notes.append(f"σ read as √(var + ε) of the rows of {text(x)}, what layer norm divides by")
+        return _Ref(std, transpose=sup.get("transpose", False), power=sup.get("power"))
+
+    def step_expr(self, raw, pos=0, axis="t", bound=False):
+        """A written step (t, t+1, (t), ⟨t⟩, τ, T, T_x+1, 0) on an axis, as a SymPy expression."""
+        text_ = re.sub(r"\\left|\\right|\s|[{}]", "", raw)
+        for pattern in (r"^\((.*)\)$", r"^\\langle(.*)\\rangle$", r"^<(.*)>$"):
+            m = re.match(pattern, text_)
+            if m:
+                text_ = m.group(1)
+        text_ = text_.replace("−", "-")
+        m = _STEP.match(text_)
+        if not m:
+            if re.search(r"[a-zA-Z].*[+\-].*[a-zA-Z]", text_):
+                raise Uncheckable(f"the step {raw} depends on the index of a sum: a closed form over "
+                                  "time, not checked (symgrad checks recurrences one step at a time)")
+            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {raw!r}", pos)
+        base = m.group("base")
+        var = step_variable(axis)
+        length = self.scope.axes.get(axis)
+        if base.isdigit():
+            value = sp.Integer(int(base) - self.notation.first_step + 1)
+        elif base in ("T", r"\tau", "τ", "tau") or base.replace("{", "").replace("}", "") == "T_x":
+            if length is None or (base.startswith("T_") and str(length) != "T_x") or \
+                    (base in ("T", r"\tau", "τ", "tau") and str(length) != "T"):
+                raise ParseError(f"{base} is not the last step of the axis {axis}", pos)
+            value = length
+        elif base == str(var) or self.bound.get(base) == axis:
+            value = var
+        elif base in self.scope.axes or self.bound.get(base):
+            raise ParseError(f"{base} is a step of another axis: this symbol runs over {var}", pos)
+        else:
+            raise ParseError(f"a step is {var}, {var}+1, {var}-1, a number, T or T+1, not {raw!r}", pos)
+        if m.group("sign"):
+            k = int(m.group("k"))
+            value = value + k if m.group("sign") == "+" else value - k
+        if not bound and value.free_symbols - {var, length} - {v for v in [length] if v is not None}:
+            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {raw!r}", pos)
+        return value
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _raw(script):
+    return script.raw.replace(" ", "") if script is not None else ""
+
+
+def _sup_kind(script):
+    """What a name's superscript says: a transpose, a step, a layer tag, a name part (W^Q),
+    a power, or a step and a transpose (h^{(t)\\top}, Goodfellow's h^{(t)^\\top})."""
+    if script is None:
+        return {}
+    raw = _raw(script)
+    if raw in TRANSPOSES:
+        return {"transpose": True}
+    m = re.fullmatch(r"(\(.+\)|\\langle.+\\rangle|<.+>)\^?\{?(\\top|T|\\intercal|ᵀ)\}?", raw)
+    if m:
+        return {"step": m.group(1), "transpose": True}
+    tag = tag_of(raw)
+    if tag is not None:
+        out = {"tag": tag}
+        inner = raw[1:-1]
+        if re.fullmatch(r"\d+", inner):
+            out["tag_step"] = raw
+        return out
+    if re.fullmatch(r"\(.+\)|\\langle.+\\rangle|<.+>", raw):
+        return {"step": raw}
+    if re.fullmatch(r"[A-Z]", raw) and raw != "T":
+        return {"part": raw}
+    if _exponent(script) is not None:
+        return {"power": script}
+    if re.fullmatch(r"([a-z]|\\tau|τ)([+\-]\d+)?|T[+\-]\d+", raw):
+        return {"step": raw}
+    return {"power": script}
+
+
+def _exponent(script):
+    """A rational exponent written in a superscript (2, -1, \\odot 2, -1/2, \\frac{1}{2}), or None."""
+    raw = _raw(script).replace("⊙", r"\odot").replace(r"\odot", "").replace("−", "-")
+    m = re.fullmatch(r"(-?)\(?(\d+)(?:/(\d+))?\)?", raw) or \
+        re.fullmatch(r"(-?)\\frac\{?(\d+)\}?\{?(\d+)\}?", raw)
+    if not m:
+        return None
+    p = sp.Rational(int(m.group(2)), int(m.group(3) or 1))
+    return -p if m.group(1) else p
+
+
+def _is_index(letters, scope, bound=None):
+    """Can these letters be entry indices (i, j, k, ij), not steps or axes of the model?"""
+    return bool(letters) and all(c.isalpha() and c.islower() and len(c) == 1 and c not in scope.axes
+                                 and c != "t" and not (bound and c in bound)
+                                 for c in letters)
+
+
+def _written(node):
+    out = node.stem
+    if node.sub is not None:
+        out += "_" + (node.sub.raw if len(node.sub.raw) == 1 else "{" + node.sub.raw + "}")
+    return out
+
+
+def _labels_of(indexed):
+    labels = sorted(indexed.free())
+    if len(labels) > 2:
+        raise ParseError(f"more than two free indices ({', '.join(labels)})")
+    return (labels + [None, None])[0], (labels + [None, None])[1]
+
+
+def _sizes_of(lhs, rows, cols):
+    sizes = {}
+    if rows:
+        sizes[rows] = lhs.rows
+    if cols:
+        sizes[cols] = lhs.cols
+    return sizes
+
+
+def _core(value):
+    return value.terms[0].factors[0].x if isinstance(value, indices.Indexed) else value
+
+
+def _core_tensor(value):
+    return _core(value)
+
+
+def _var_of(expr):
+    seqs = list(expr.atoms(Seq)) if isinstance(expr, Tensor) else []
+    return next((s.axis for s in seqs if s.axis in s.time.free_symbols), None)
+
+
+def _described(v):
+    if products.scalar(v):
+        return str(v)
+    if isinstance(v, (indices.Indexed, indices.LocalGrad)):
+        return "entries"
+    return f"{text(v)} ({algebra.shape_str(v.shape)})"
+
+
+def _vanishes(expr, model):
+    """Is expr zero because a factor is a delta after the last step (or before the first)?"""
+    states = model.states
+    if isinstance(expr, Delta):
+        var = expr.var
+        if not isinstance(var, Seq) or var.time.free_symbols - set(model.axes.values()):
+            return False
+        length = model.axes[var.axis_name]
+        last = sp.simplify(var.time - length)
+        first = var.time
+        after = last.is_Integer and last > 0
+        before = first.is_Integer and first < 1
+        if var.name in states:
+            boundary = 0 if states[var.name] < 0 else None
+            if states[var.name] < 0 and first.is_Integer and first == boundary:
+                return False
+            if states[var.name] > 0 and last.is_Integer and last == 1:
+                return False
+        return bool(after or before)
+    if isinstance(expr, Zero):
+        return True
+    if isinstance(expr, Add):
+        return all(_vanishes(a, model) for a in expr.args)
+    if isinstance(expr, (MatMul, Had, ScalarMul)):
+        return any(_vanishes(a, model) for a in expr.args if isinstance(a, Tensor))
+    if isinstance(expr, (Scale, Transpose, TimeSum, HeadSum)):
+        inner = expr.args[1] if isinstance(expr, Scale) else expr.args[0]
+        return _vanishes(inner, model)
+    return False
+
+
+def read_equation(tokens_chain, scope, where, notation=None):
+    """(lhs, rhs) of one backward equation (its first form), for callers that take one line:
+    an unreadable line is a ParseError naming ``where`` and the column."""
+    reading = Reader(scope, notation).equation(tokens_chain)
+    err = reading.error
+    if err is None and reading.kind != "backward":
+        err = ParseError("the left-hand side must be a delta such as dh[t] or δW", 0)
+    if err is not None:
+        raise ParseError(f"{where}:{(err.index or 0) + 1}: {err.reason}", err.index)
+    form = reading.forms[0]
+    if form.error is not None:
+        raise ParseError(f"{where}:{(form.error.index or 0) + 1}: {form.error.reason}", form.error.index)
+    if form.problem is not None:
+        raise ShapeMismatch(f"{where}:{form.index + 1}: {form.problem}", form.index)
+    if form.uncheckable is not None:
+        raise Uncheckable(f"{where}:{form.index + 1}: {form.uncheckable}", form.index)
+    return reading.lhs, form.expr
