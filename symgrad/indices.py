@@ -166,6 +166,9 @@ def _term(term, rows, cols, sizes, local_vjp):
         if result is not None:
             whole.append(result)
         factors = _merged(factors)
+    for f in [f for f in factors if isinstance(f, Factor) and not f.labels]:
+        factors.remove(f)                     # a sum that left no index: Σ_j x_j per row, 1ᵀ v
+        (scalars if f.x.shape == (ONE, ONE) else whole).append(f.x)
     return _assemble(term, factors, scalars, whole, rows, cols, sizes)
 
 

@@ -14,7 +14,7 @@ unreadable text); a closed form over time is ``uncheckable`` with the reason.
 """
 import re
 from dataclasses import dataclass, field
-from itertools import product as assignments
+from itertools import combinations, product as assignments
 
 import sympy as sp
 
@@ -25,11 +25,13 @@ from .local_grad import copy_delta, entry_vjp
 from .ops import Add, Had, HeadSum, Jacobian, LayerNorm, MatMul, ScalarMul, Scale, TimeSum, Transpose
 from .read_errors import ParseError, ShapeMismatch, Uncheckable
 from .render.printer import text
+from .render.names import _parts
 from .scope import LOSS_STEMS, normal_part, tag_of
 from .symbols import Cotangent, Delta, Ones, Seq, Zero, shift, step_variable
 from .tensor import Tensor
 
-TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", "ᵀ", r"{\top}", r"\mathsf{T}", r"\textsf{T}"}
+TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathsfT", "ᵀ", r"{\top}", r"\textsf{T}",
+              r"\mathrm{T}", r"\mathrmT", r"\sf{T}", r"\sfT"}
 ELEMENTWISE = {"tanh", "sigma", "relu", "exp", "log", "gelu"}
 _STEP = re.compile(r"^(?P<base>T_\{?x\}?|T|\\tau|τ|tau|[a-zA-Z]|\d+)(?:(?P<sign>[+\-])(?P<k>\d+))?$")
 MAX_BOUNDARY = 3
@@ -89,8 +91,9 @@ class Reader:
         self.notes = []
         self.bound = {}               # a sum's index letter → the time axis it runs over
         self.default = default or {}  # time axis → the step of a sequence written without one
-        self.flipped = frozenset()
+        self.toggled = frozenset()    # Jacobians (by position) read in the other layout
         self.jacobians = []
+        self._jacobian_at = {}
 
     # -- equations -----------------------------------------------------------------------------
     def equation(self, chain):
@@ -175,41 +178,60 @@ class Reader:
         if node.stem == "Delta":
             return False
         try:
-            self.resolve(node)
+            self.resolve(node, standard=False)
             return False
         except ParseError:
             return node.stem not in LOSS_STEMS and not node.stem.startswith("\\")
 
     def form(self, node, start, target, default):
+        """One right-hand side read; a Jacobian is read in the layout the shapes decide (the
+        file's layout where they cannot, the same as the others of the form where those decide)."""
         if isinstance(node, ParseError):
             return FormReading(start, error=node)
-        flips = [frozenset()]
-        tried, first_error = set(), None
-        while flips:
-            flip = flips.pop(0)
-            if flip in tried:
-                continue
-            tried.add(flip)
-            self._form_state(default)
-            self.flipped = flip if self.notation.layout == "numerator" else \
-                frozenset(range(10 ** 6)) - flip
-            try:
-                expr = self.finish(self.value(node), target)
-                notes = tuple(dict.fromkeys(self.notes + self.layout_notes()))
-                return FormReading(start, expr=expr, notes=notes)
-            except Uncheckable as err:
-                return FormReading(start, uncheckable=err.reason)
-            except (ShapeMismatch, ShapeError) as err:
-                if first_error is None:
-                    first_error = err
-                if len(self.jacobians) <= 4:
-                    flips.extend(flip | {j} for j in self.jacobians if j not in flip)
-            except ParseError as err:
-                return FormReading(start, error=err)
-            except RecursionError:
-                return FormReading(start, error=ParseError("nested too deeply", node.pos))
-        reason = first_error.reason if isinstance(first_error, ParseError) else str(first_error)
+        reading, error = self.attempt(node, start, target, default, frozenset())
+        jacobians = list(self.jacobians)
+        if reading is None and error is not None and jacobians:
+            for flip in _subsets(jacobians):
+                reading, _ = self.attempt(node, start, target, default, flip)
+                if reading is not None:
+                    break
+        if reading is not None and self.toggled:
+            squares = {j for j in jacobians if self._square(j)}
+            decided = self.toggled - squares
+            if decided and squares - self.toggled:
+                again, _ = self.attempt(node, start, target, default, self.toggled | squares)
+                reading = again or reading
+        if reading is not None:
+            return reading
+        if isinstance(error, FormReading):
+            return error
+        reason = error.reason if isinstance(error, ParseError) else str(error)
         return FormReading(start, problem=reason)
+
+    def attempt(self, node, start, target, default, toggled):
+        """(reading, None) or (None, the shape error) for one choice of Jacobian layouts."""
+        self._form_state(default)
+        self.toggled = toggled
+        try:
+            expr = self.finish(self.value(node), target)
+        except Uncheckable as err:
+            return FormReading(start, uncheckable=err.reason), None
+        except (ShapeMismatch, ShapeError) as err:
+            return None, err
+        except ParseError as err:
+            return FormReading(start, error=err), None
+        except RecursionError:
+            return FormReading(start, error=ParseError("nested too deeply", node.pos)), None
+        notes = tuple(dict.fromkeys(self.notes + self.layout_notes()))
+        return FormReading(start, expr=expr, notes=notes), None
+
+    def denominator(self, pos):
+        """Is the Jacobian written at pos read in denominator layout?"""
+        return (pos in self.toggled) != (self.notation.layout == "denominator")
+
+    def _square(self, pos):
+        j = self._jacobian_at.get(pos)
+        return j is not None and j.of.rows == j.wrt.rows
 
     def finish(self, value, target):
         """The value of a form as the matrix the left-hand side is, sized like it."""
@@ -243,10 +265,13 @@ class Reader:
             if j is None:
                 continue
             name = f"∂{text(j.of)}/∂{text(j.wrt)}"
-            layout = "denominator" if pos in self.flipped else "numerator"
-            if j.of.rows == j.wrt.rows:
+            layout = "denominator" if self.denominator(pos) else "numerator"
+            if j.of.rows == j.wrt.rows and self.toggled - {p for p in self.toggled if self._square(p)}:
+                notes.append(f"{name} read in {layout} layout, as the form's other Jacobians, whose "
+                             "shapes decide")
+            elif j.of.rows == j.wrt.rows:
                 notes.append(f"{name} read in {layout} layout: it is square, so the shapes cannot "
-                             "decide" + (" (layout: denominator in the file to change)" if layout == "numerator" else ""))
+                             "decide" + (" (write layout: denominator to change)" if layout == "numerator" else ""))
             else:
                 notes.append(f"{name} read in {layout} layout "
                              f"({'rows of ' + text(j.of) if layout == 'numerator' else 'rows of ' + text(j.wrt)}): "
@@ -293,6 +318,12 @@ class Reader:
                 return indices.entry(value, *(written + [None])[:2]) if value.cols == 1 else \
                     indices.entry(value, *written)
         if written and not labels:
+            letters = "".join(written)
+            if isinstance(value, Tensor) and _is_index(letters, self.scope, self.bound) and \
+                    len(letters) == (1 if 1 in value.shape else 2):
+                rows, cols = (letters, None) if value.cols == 1 else \
+                    (None, letters) if value.rows == 1 else (letters[0], letters[1])
+                return indices.entry(value, rows, cols)
             raise ParseError(f"{node.stem} was defined without a subscript", node.pos)
         return self._sup(value, node.sup, node)
 
@@ -587,7 +618,13 @@ class Reader:
         body = self.value(node.body)
         if not isinstance(body, indices.Indexed):
             raise ParseError(f"Σ over {index}: the summand has no index {index}", node.pos)
-        return body.summed_over(index)
+        summed = body.summed_over(index)
+        if summed.free():
+            return summed
+        try:                                  # no index left: a vector or a number from here on
+            return indices.to_matrix(summed, None, None, local_vjp=self.local_vjp)
+        except ShapeError as err:
+            raise ShapeMismatch(str(err), node.pos) from None
 
     def sum_axis(self, index, node):
         """The time axis a sum runs over: its index is the axis' step variable (t, j), or its
@@ -663,7 +700,8 @@ class Reader:
                 sym = copy_delta(self.model, ref.sym, ref.copy)
             else:
                 sym = Delta(ref.sym)
-            return indices.entry(sym, ref.rows, ref.cols) if ref.rows or ref.cols else sym
+            value = indices.entry(sym, ref.rows, ref.cols) if ref.rows or ref.cols else sym
+            return self.transposed(value) if ref.transpose else value
         if not isinstance(top, mt.Name):
             raise ParseError("the derivative's quantity must be a name of the model", node.pos)
         u = self.resolve(top)
@@ -679,12 +717,11 @@ class Reader:
         position = node.pos
         self.jacobians.append(position)
         jac = algebra.jacobian(u.sym, ref.sym)
-        self._jacobian_at = getattr(self, "_jacobian_at", {})
         self._jacobian_at[position] = jac
-        if position in self.flipped:
+        if self.denominator(position):
             jac = algebra.transpose(jac)
         if u.rows or ref.rows:
-            rows, cols = (u.rows, ref.rows) if position not in self.flipped else (ref.rows, u.rows)
+            rows, cols = (ref.rows, u.rows) if self.denominator(position) else (u.rows, ref.rows)
             return indices.entry(jac, rows, cols)
         return jac
 
@@ -699,11 +736,12 @@ class Reader:
         if alias is not None:
             return alias == self.scope.loss
         code = self.scope.find(node.stem, node.accent or "", ())
-        if code is not None:
-            return code == self.scope.loss
+        if code is not None:        # ℓ written without a step is the loss, not ℓ at some step
+            return code in (self.scope.loss, self.scope.step_loss)
         return node.stem in LOSS_STEMS
 
     def v_Cot(self, node):
+        """Δ, Δ_t, Δ^t, Δ[t], Δy_t (the output named), Δ_j^t (entry j)."""
         outs = self.scope.outputs
         if not outs:
             raise ParseError("this model has no delta from above (Δ): it ends in its loss", node.pos)
@@ -712,32 +750,41 @@ class Reader:
             if ref.sym.name not in outs or ref.delta:
                 raise ParseError(f"Δ{text(ref.sym)}: {text(ref.sym)} is not an output; the outputs "
                                  f"are {', '.join(outs)}", node.pos)
-            return Cotangent(ref.sym, short=len(outs) == 1)
-        parts = node.sub.parts if node.sub else ()
-        if len(parts) == 1 and parts[0].raw in outs:
-            out, steps = parts[0].raw, ()
-        else:
+            value = Cotangent(ref.sym, short=len(outs) == 1)
+            return indices.entry(value, ref.rows, ref.cols) if ref.rows or ref.cols else value
+        out, steps, labels = None, [], ""
+        for part in node.sub.parts if node.sub else ():
+            if part.raw in outs:
+                out = part.raw
+            elif _is_index(part.raw, self.scope, self.bound):
+                labels += part.raw
+            else:
+                steps.append((part.raw, part.pos))
+        if node.sup is not None:
+            sup = _sup_kind(node.sup)
+            steps.append((sup.get("step", node.sup.raw), node.sup.pos))
+        if out is None:
             if len(outs) != 1:
                 raise ParseError(f"Δ is ambiguous with outputs {', '.join(outs)}: write Δ with the "
                                  "output, as Δy_t", node.pos)
-            out, steps = outs[0], [p.raw for p in parts]
+            out = outs[0]
         sym = self.scope.declared[out]
-        if node.sup is not None:
-            sup = _sup_kind(node.sup)
-            steps = list(steps) + ([sup["step"]] if "step" in sup else [node.sup.raw])
         if isinstance(sym, Seq):
             if len(steps) > 1:
                 raise ParseError("Δ has two steps", node.pos)
-            time = self.step_expr(steps[0], node.pos, sym.axis_name) if steps else self.default.get(sym.axis_name)
+            time = self.step_expr(*steps[0], axis=sym.axis_name) if steps else self.default.get(sym.axis_name)
             if time is None:
                 raise ParseError(f"Δ for {out} needs its step, as Δ_t", node.pos)
             sym = Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name)
         elif steps:
             raise ParseError(f"{out} has no step", node.pos)
-        return Cotangent(sym, short=len(outs) == 1)
+        value = Cotangent(sym, short=len(outs) == 1)
+        if labels:
+            return indices.entry(value, labels[0], labels[1] if len(labels) > 1 else None)
+        return value
 
     # -- names ---------------------------------------------------------------------------------
-    def resolve(self, node, allow_copy=False, fallbacks=True):
+    def resolve(self, node, allow_copy=False, fallbacks=True, standard=True):
         """The model symbol a written name stands for, at its step, with its entry labels."""
         if not isinstance(node, mt.Name):
             raise ParseError("expected a name of the model", node.pos)
@@ -759,7 +806,7 @@ class Reader:
                     best = (ref, score)
         if best is not None:
             return best[0]
-        fallback = self.fallback(node, sup, parts) if fallbacks else None
+        fallback = self.fallback(node, sup, parts, standard) if fallbacks else None
         if fallback is not None:
             return fallback
         if failure is not None:
@@ -771,7 +818,7 @@ class Reader:
         stem = node.stem
         out = []
         aliased = self.scope.alias(stem)
-        if aliased is not None and aliased in self.scope.declared:
+        if aliased is not None and aliased in self.scope.declared and node.accent is None:
             out.append(("=" + aliased, None, [], False))
         out.append((stem, node.accent, [], False))
         if node.word:
@@ -839,12 +886,14 @@ class Reader:
                 ref.cols = letters
             elif len(letters) == 2 and ref.sym.cols != 1:
                 ref.rows, ref.cols = letters[0], letters[1]
+            elif len(letters) == 1 and not isinstance(ref.sym, Seq):
+                ref.cols = letters                 # x_j: entry j of each row (rows are positions)
             else:
                 return None
         score = (len(names), len(steps), -len(letters))
         return ref, score
 
-    def fallback(self, node, sup, parts):
+    def fallback(self, node, sup, parts, standard=True):
         """Loss names (L, ℒ, E, J, ℓ; with a step the loss at that step), sizes, the file's
         aliases, and the standard names of layer norm (μ, σ, σ²)."""
         stem = node.stem
@@ -854,7 +903,10 @@ class Reader:
             if alias in self.scope.dims:
                 return _Ref(self.scope.dims[alias])
             if alias in self.scope.declared:
-                return self.resolve(mt.Name(node.pos, alias, word=True, sup=node.sup, step=node.step))
+                stem, accent = _parts(alias)[:2]
+                if node.accent is None or not accent:
+                    return self.resolve(mt.Name(node.pos, stem, node.accent or accent, node.sub, node.sup,
+                                                node.step), fallbacks=False)
         name = "_".join([stem] + parts) if parts else stem
         if name in self.scope.dims and not node.sup:
             return _Ref(self.scope.dims[name])
@@ -868,9 +920,9 @@ class Reader:
                 return _Ref(Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name))
             if not steps and self.scope.loss:
                 return _Ref(self.scope.declared[self.scope.loss])
-        standard = self.standard_name(node, sup, parts)
-        if standard is not None:
-            return standard
+        found = self.standard_name(node, sup, parts) if standard else None
+        if found is not None:
+            return found
         if len(stem) == 1 and stem.isalpha():
             other = mt.Name(node.pos, stem.swapcase(), node.accent, node.sub, node.sup, node.step)
             try:
@@ -882,9 +934,12 @@ class Reader:
         return None
 
     def standard_name(self, node, sup, parts):
-        """μ and σ (σ²) of layer norm: the row mean of its input, and √(var + ε) (the variance)."""
-        if node.stem not in ("mu", "sigma") or self.scope.eps is None:
+        """μ, σ (σ²) and ε of layer norm: the row mean of its input, √(var + ε) (the variance),
+        and its ε."""
+        if self.scope.eps is None or node.stem not in ("mu", "sigma", "epsilon", "varepsilon"):
             return None
+        if node.stem in ("epsilon", "varepsilon"):
+            return _Ref(self.scope.eps)
         norms = [(d.symbol, d.rhs) for d in self.model.definitions if isinstance(d.rhs, LayerNorm)]
         if parts:
             norms = [(s, r) for s, r in norms if s.name.endswith("_" + "_".join(parts))]
@@ -942,6 +997,12 @@ class Reader:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+def _subsets(items, limit=4):
+    """The non-empty subsets of up to ``limit`` items, smallest first."""
+    items = items[:limit]
+    return [frozenset(c) for k in range(1, len(items) + 1) for c in combinations(items, k)]
+
+
 def _raw(script):
     return script.raw.replace(" ", "") if script is not None else ""
 
@@ -968,6 +1029,9 @@ def _sup_kind(script):
         return {"step": raw}
     if re.fullmatch(r"[A-Z]", raw) and raw != "T":
         return {"part": raw}
+    m = re.fullmatch(r"([A-Z])(\\top|\\intercal|ᵀ|')", raw)
+    if m and m.group(1) != "T":
+        return {"part": m.group(1), "transpose": True}
     if _exponent(script) is not None:
         return {"power": script}
     if re.fullmatch(r"([a-z]|\\tau|τ)([+\-]\d+)?|T[+\-]\d+", raw):

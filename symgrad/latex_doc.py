@@ -161,7 +161,7 @@ def expand(row, defs):
                       else g.group(), macro.body)
         if re.match(r"[A-Za-z]", row.text[end:end + 1]) and re.search(r"\\[A-Za-z]+$", body):
             body += " "         # \Vh x must not become \mathit{h}x… with a merged command
-        row = row.replace(m.start(), end, "{" + body + "}" if macro.nargs == 0 else body)
+        row = row.replace(m.start(), end, body)
         pos = m.start()
 
 

@@ -159,5 +159,17 @@ def multiply(op, a, b, notes):
         notes.append(f"{sign} between the vectors {text(a)} and {text(b)} read as the element-wise "
                      "product ⊙ (a dot product would be a number)")
         return algebra.had(a, b)
+    if _one_per_row(a, b) or _one_per_row(b, a):
+        notes.append(f"{text(a)} {text(b)} read as an element-wise product, the "
+                     f"{'column' if 1 in (a.cols, b.cols) else 'row'} repeated to the matrix's shape")
+        return hadamard(a, b, notes)
     raise ShapeError(f"the product of {text(a)} ({algebra.shape_str(a.shape)}) and {text(b)} "
                      f"({algebra.shape_str(b.shape)}) does not chain")
+
+
+def _one_per_row(small, big):
+    """Is small one number per row (a column) or per column (a row) of the matrix big? Not for a
+    square matrix: a vector beside one is a product in the wrong order far more often."""
+    if big.rows == big.cols:
+        return False
+    return small.shape == (big.rows, ONE) and big.cols != 1 or small.shape == (ONE, big.cols) and big.rows != 1
