@@ -62,8 +62,8 @@ def _replace(node, **changes):
 
 
 class Grammar:
-    def __init__(self, tokens):
-        self.toks, self.i, self.depth = tokens, 0, 0
+    def __init__(self, tokens, depth=0):
+        self.toks, self.i, self.depth = tokens, 0, depth
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -261,7 +261,7 @@ class Grammar:
                 if exp.kind != "num":
                     self.error("** takes a whole number")
                 self.i += 1
-                node = mt.Power(tok.index, node, _script([exp], exp.index))
+                node = mt.Power(tok.index, node, _script([exp], exp.index, self.depth + 1))
             elif tok.text == "^":
                 self.i += 1
                 script = self.script()
@@ -299,7 +299,7 @@ class Grammar:
             self.i += 1
         tokens = self.toks[start:self.i]
         self.i += 1
-        return _script(tokens, opening.index)
+        return _script(tokens, opening.index, self.depth + 1)
 
     def script(self):
         """The tokens of a sub- or superscript: a {…} group, or one token (a command with its
@@ -310,14 +310,14 @@ class Grammar:
         if tok.text == "{":
             start = self.i + 1
             self.skip_group()
-            return _script(self.toks[start:self.i - 1], tok.index)
+            return _script(self.toks[start:self.i - 1], tok.index, self.depth + 1)
         self.i += 1
         tokens = [tok]
         if tok.kind == "cmd" and (tok.text in FONTS or tok.text in ACCENTS) and self.tok.text == "{":
             start = self.i
             self.skip_group()
             tokens += self.toks[start:self.i]
-        return _script(tokens, tok.index)
+        return _script(tokens, tok.index, self.depth + 1)
 
     def skip_group(self):
         opening, depth = self.tok, 0
@@ -589,33 +589,35 @@ class Grammar:
         return mt.Apply(tok.index, ("?" if maybe else "") + name, arg, order, power, sub)
 
 
-def _script(tokens, pos):
+def _script(tokens, pos, depth):
     """A script's raw text and its comma-separated parts, each parsed where it parses."""
+    if depth > MAX_DEPTH:
+        raise ParseError(f"nested too deeply (more than {MAX_DEPTH} levels)", pos)
     raw = "".join(t.text for t in tokens)
-    parts, depth, start = [], 0, 0
+    parts, level, start = [], 0, 0
     for k, t in enumerate(tokens):
         if t.text in ("{", "(", "["):
-            depth += 1
+            level += 1
         elif t.text in ("}", ")", "]"):
-            depth -= 1
-        elif t.text == "," and depth == 0:
+            level -= 1
+        elif t.text == "," and level == 0:
             parts.append(tokens[start:k])
             start = k + 1
     parts.append(tokens[start:])
-    return mt.Script(raw, tuple(_part(p, pos) for p in parts if p), pos)
+    return mt.Script(raw, tuple(_part(p, depth) for p in parts if p), pos)
 
 
-def _part(tokens, pos):
+def _part(tokens, depth):
     raw = "".join(t.text for t in tokens)
     where = tokens[0].index
     end = Token("end", "", tokens[-1].index + len(tokens[-1].text))
     eq = next((k for k, t in enumerate(tokens) if t.text == "="), None)
     try:
         if eq is not None:
-            left = Grammar(list(tokens[:eq]) + [end]).side()
-            right = Grammar(list(tokens[eq + 1:]) + [end]).side()
+            left = Grammar(list(tokens[:eq]) + [end], depth).side()
+            right = Grammar(list(tokens[eq + 1:]) + [end], depth).side()
             return mt.Part(raw, ("=", left, right), where)
-        return mt.Part(raw, Grammar(list(tokens) + [end]).side(), where)
+        return mt.Part(raw, Grammar(list(tokens) + [end], depth).side(), where)
     except ParseError:
         return mt.Part(raw, None, where)
 

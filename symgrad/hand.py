@@ -31,6 +31,7 @@ from .parse_latex import read_chain as read_latex
 from .read_errors import ParseError
 from .render.printer import text as printed
 from .scope import Scope
+from .tensor import Tensor
 
 
 @dataclass
@@ -119,7 +120,7 @@ RELATION_START = re.compile(r"^(=|:=|≔|\\coloneqq|\\triangleq|\\equiv)")
 OPERATOR_START = re.compile(r"^([+\-−*/@⊙∘·×]|\\(odot|circ|cdot|times|oslash)(?![A-Za-z]))")
 OPERATOR_END = re.compile(r"([+\-−*/@⊙∘·×=(]|\\(odot|circ|cdot|times|oslash|left\(|Big\(|big\())$")
 LEADING = re.compile(r"^(?:\s|&|\\q?quad(?![A-Za-z])|\\[,;:!]|\\hspace\{[^}]*\})*")
-_TEMPLATE = re.compile(r"^\s*(?:\\star|⋆)\s*(?:\\in|∈)\s*(?:\\\{|\{)(.*)(?:\\\}|\})\s*$")
+_TEMPLATE = re.compile(r"^\s*(?:\\star|⋆)\s*(?:\\in|∈)\s*(?:\\\{(.*)\\\}|\{(.*)\})\s*$")
 
 
 @dataclass
@@ -180,7 +181,7 @@ def _expanded_templates(equations):
     for eq in equations:
         m = _TEMPLATE.match(eq.text.text)
         if m:
-            members = _split_members(m.group(1))
+            members = _split_members(m.group(1) if m.group(1) is not None else m.group(2))
             continue
         spots = [k.start() for k in re.finditer(r"\\star(?![A-Za-z])|⋆", eq.text.text)]
         if not spots or members is None:
@@ -235,7 +236,7 @@ def _read_equation(reader, eq, macros):
         return [] if eq.inline else [HandEquation(line, source, "unreadable", error="1: nested too deeply")]
     if len(chain.sides) < 2:
         return []
-    lhs_text = _slice(text, chain, 0)
+    lhs_text = _slice(raw, text, chain, 0)
     reading = reader.equation(chain)
     if reading.kind == "unreadable":
         if eq.inline:
@@ -244,7 +245,7 @@ def _read_equation(reader, eq, macros):
     forms, closed = [], []
     for k, f in enumerate(reading.forms, 1):
         form_line, col = text.at(f.index)
-        form = Form(col, _slice(text, chain, k), f.expr, f.problem, None, f.notes, form_line)
+        form = Form(col, _slice(raw, text, chain, k), f.expr, f.problem, None, f.notes, form_line)
         if f.error is not None:
             form.line, form.col = text.at(f.error.index if f.error.index is not None else f.index)
             form.error = f.error.reason
@@ -252,9 +253,10 @@ def _read_equation(reader, eq, macros):
             closed.append((form, f.uncheckable))
             continue
         forms.append(form)
-    if eq.inline and (reading.kind not in ("backward", "forward", "definition") or
-                      any(f.error for f in forms) or not forms):
-        return []
+    if eq.inline and (reading.kind not in ("backward", "forward", "definition") or not forms or
+                      any(f.error or f.problem for f in forms) or
+                      reading.kind == "definition" and not isinstance(forms[0].expr, Tensor)):
+        return []                   # math in a sentence that is no equation of the model
     kind = reading.kind
     out = []
     if kind == "identity":
@@ -279,9 +281,9 @@ def _unreadable(line, source, lhs_text, text, err):
                         error=f"{col}: {err.reason}", col=col)
 
 
-def _slice(text, chain, k):
-    """The written text of side k of an equation."""
-    start = chain.starts[k]
-    end = chain.starts[k + 1] - 1 if k + 1 < len(chain.starts) else len(text.text)
-    piece = text.text[start:end].strip()
+def _slice(raw, text, chain, k):
+    """Side k of an equation as the file writes it (before its macros were expanded)."""
+    start = text.at(chain.starts[k])
+    end = text.at(chain.starts[k + 1] - 1) if k + 1 < len(chain.starts) else (10 ** 9, 0)
+    piece = "".join(c for c, at in zip(raw.text, raw.where) if start <= at < end).strip()
     return re.sub(r"^[&=\s]+|[&=\s]+$", "", piece)

@@ -134,6 +134,9 @@ class Reader:
             value = self.named(ref, inner)
             kind = "backward" if ref.delta else "forward"
         elif isinstance(inner, mt.Name):
+            if inner.stem in self.scope.axes or inner.stem in ("T", "tau") or \
+                    str(inner.stem) in map(str, self.scope.axes.values()):
+                raise ParseError(f"{inner.stem} is a step of the model, not a name to define", inner.pos)
             if inner.step is not None:
                 raise ParseError("a name of your own cannot have a step in brackets", inner.pos)
             key = (inner.stem, inner.accent)
@@ -455,10 +458,10 @@ class Reader:
         p = _exponent(script)
         if p is None:
             if isinstance(value, Tensor) and value.rows == value.cols and value.rows != 1:
-                raise Uncheckable(f"({text(value)})^{{{script.raw}}} is a matrix power with a symbolic "
+                raise Uncheckable(f"({text(value)})^{{{_short(script.raw)}}} is a matrix power with a symbolic "
                                   "exponent: a closed form over time. symgrad checks recurrences one "
                                   "step at a time at fixed sizes, so this form is not checked")
-            raise ParseError(f"unknown superscript {script.raw!r}: use ^\\top, ^T or a number", script.pos)
+            raise ParseError(f"unknown superscript {_short(script.raw)!r}: use ^\\top, ^T or a number", script.pos)
         if isinstance(value, indices.Indexed):
             return indices.elementwise(value, lambda t: algebra.epow(t, p))
         if products.scalar(value):
@@ -695,8 +698,8 @@ class Reader:
             raise ParseError("a derivative with respect to a delta", node.pos)
         if top is None or self.is_loss(top):
             if ref.copy is not None:
-                self.notes.append(f"∇ with respect to {text(ref.sym)}⁽{ref.copy}⁾: the copy of "
-                                  f"{text(ref.sym)} used at step {ref.copy}")
+                self.notes.append(f"{text(ref.sym)} with a step is the copy of {text(ref.sym)} used "
+                                  f"at step {ref.copy} only")
                 sym = copy_delta(self.model, ref.sym, ref.copy)
             else:
                 sym = Delta(ref.sym)
@@ -708,7 +711,8 @@ class Reader:
         if u.copy is not None or u.delta:
             raise ParseError("a derivative of a delta", node.pos)
         if ref.copy is not None:
-            self.notes.append(f"{text(ref.sym)}⁽{ref.copy}⁾: the copy of {text(ref.sym)} used at step {ref.copy}")
+            self.notes.append(f"{text(ref.sym)} with a step is the copy of {text(ref.sym)} used at "
+                              f"step {ref.copy} only")
         if u.rows and ref.sym.cols != 1:
             return indices.LocalGrad(u.sym, u.rows, ref.sym)
         if u.sym.cols != 1 or ref.sym.cols != 1:
@@ -970,7 +974,7 @@ class Reader:
             if re.search(r"[a-zA-Z].*[+\-].*[a-zA-Z]", text_):
                 raise Uncheckable(f"the step {raw} depends on the index of a sum: a closed form over "
                                   "time, not checked (symgrad checks recurrences one step at a time)")
-            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {raw!r}", pos)
+            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {_short(raw)!r}", pos)
         base = m.group("base")
         var = step_variable(axis)
         length = self.scope.axes.get(axis)
@@ -986,12 +990,12 @@ class Reader:
         elif base in self.scope.axes or self.bound.get(base):
             raise ParseError(f"{base} is a step of another axis: this symbol runs over {var}", pos)
         else:
-            raise ParseError(f"a step is {var}, {var}+1, {var}-1, a number, T or T+1, not {raw!r}", pos)
+            raise ParseError(f"a step is {var}, {var}+1, {var}-1, a number, T or T+1, not {_short(raw)!r}", pos)
         if m.group("sign"):
             k = int(m.group("k"))
             value = value + k if m.group("sign") == "+" else value - k
         if not bound and value.free_symbols - {var, length} - {v for v in [length] if v is not None}:
-            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {raw!r}", pos)
+            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {_short(raw)!r}", pos)
         return value
 
 
@@ -1058,10 +1062,17 @@ def _is_index(letters, scope, bound=None):
 
 
 def _written(node):
-    out = node.stem
+    """A name as written, for messages (\\hat{x}_{j}, L^{(t)})."""
+    out = "\\" + node.accent + "{" + node.stem + "}" if node.accent else node.stem
     if node.sub is not None:
         out += "_" + (node.sub.raw if len(node.sub.raw) == 1 else "{" + node.sub.raw + "}")
-    return out
+    if node.sup is not None:
+        out += "^" + (node.sup.raw if len(node.sup.raw) == 1 else "{" + node.sup.raw + "}")
+    return _short(out)
+
+
+def _short(raw, most=40):
+    return raw if len(raw) <= most else raw[:most - 1] + "…"
 
 
 def _labels_of(indexed):

@@ -18,7 +18,8 @@ MATH_ENVS = {"equation", "align", "gather", "multline", "eqnarray", "flalign", "
              "math", "displaymath", "dmath"}
 INNER_ENVS = {"split", "aligned", "gathered", "alignedat", "multlined"}
 DIRECTIVES = ("model:", "alias:", "steps:", "layout:")
-MAX_EXPANSIONS = 20000
+MAX_EXPANSIONS = 500        # per equation: a macro that expands itself stops here
+MAX_LENGTH = 20000          # characters of one equation after expansion
 _ENV = re.compile(r"\\(begin|end)\s*\{([A-Za-z]+)\*?\}")
 _DROP = re.compile(r"\\(?:label|tag\*?|eqref|ref)\s*\{[^{}]*\}|\\(?:nonumber|notag|displaystyle"
                    r"|textstyle|limits|nolimits|allowbreak)(?![A-Za-z])")
@@ -140,7 +141,7 @@ def expand(row, defs):
             pos = m.end()
             continue
         count += 1
-        if count > MAX_EXPANSIONS:
+        if count > MAX_EXPANSIONS or len(row.text) > MAX_LENGTH:
             raise ParseError(f"macro {m.group()} expands without end", m.start())
         end, args = m.end(), []
         try:
@@ -181,9 +182,18 @@ def is_directive(text):
     return text.strip().lstrip("%#").strip().startswith(DIRECTIVES)
 
 
+_NOT_MATH = re.compile(r"^\\(?:(?:re|provide)?newcommand|def|let|DeclareMathOperator|usepackage|documentclass|"
+                       r"(?:sub)*section|paragraph|chapter|title|author|date|maketitle|label|caption|"
+                       r"item|cite|bibliography|include|input|hline|centering|noindent|vspace|hspace)"
+                       r"(?![A-Za-z])")
+
+
 def looks_like_prose(text):
-    """A title, a bullet, a ``Source:`` line or a sentence: two words running, neither a name."""
+    """A title, a bullet, a ``Source:`` line, a sentence (two words running, neither a name),
+    or a LaTeX command that is no math (\\section, \\newcommand)."""
     s = text.strip()
+    if _NOT_MATH.match(s):
+        return True
     if "—" in s:
         return True
     if re.match(r"^[-*•]\s+[A-Za-z]", s) and not re.search(r"[=\\]", s.split(" ", 2)[1] if " " in s else ""):
