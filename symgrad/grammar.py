@@ -97,8 +97,9 @@ class Grammar:
         finally:
             self.depth -= 1
 
-    def call_follows(self, j):
-        """Is there a '(' at j, after primes and one superscript or subscript?"""
+    def call_follows(self, j, tight=False):
+        """Is there a '(' at j, after primes and one superscript or subscript (with no space
+        before it, if ``tight``)?"""
         while self.at(j).text in ("'", "′"):
             j += 1
         if self.at(j).text in ("^", "_"):
@@ -114,7 +115,7 @@ class Grammar:
                 j += 1
             while self.at(j).text in ("'", "′"):
                 j += 1
-        return self.at(j).text == "("
+        return self.at(j).text == "(" and not (tight and self.at(j).space)
 
     # -- equations ------------------------------------------------------------------------------
     def chain(self):
@@ -363,8 +364,8 @@ class Grammar:
             return mt.Sigma(tok.index, tok.text[4:], None, None, body)
         if tok.text in ("sum", "Σ") and nxt.text == "_":
             return self.sigma()
-        if self.call_follows(self.i + 1) and (tok.kind == "word" or not nxt.space):
-            single = tok.kind == "letter" and nxt.text not in ("'", "′")
+        single = tok.kind == "letter" and nxt.text not in ("'", "′")
+        if self.call_follows(self.i + 1, tight=single) and (tok.kind == "word" or not nxt.space):
             return self.function(tok, tok.text, maybe=single)
         return self.name_atom()
 

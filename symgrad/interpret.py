@@ -134,8 +134,8 @@ class Reader:
             value = self.named(ref, inner)
             kind = "backward" if ref.delta else "forward"
         elif isinstance(inner, mt.Name):
-            if inner.stem in self.scope.axes or inner.stem in ("T", "tau") or \
-                    str(inner.stem) in map(str, self.scope.axes.values()):
+            if self.scope.axes and (inner.stem in self.scope.axes or inner.stem in ("T", "tau") or
+                                    inner.stem in map(str, self.scope.axes.values())):
                 raise ParseError(f"{inner.stem} is a step of the model, not a name to define", inner.pos)
             if inner.step is not None:
                 raise ParseError("a name of your own cannot have a step in brackets", inner.pos)
@@ -815,7 +815,7 @@ class Reader:
             return fallback
         if failure is not None:
             raise failure
-        raise ParseError(self.scope.unknown(_written(node)), node.pos)
+        raise ParseError(self.scope.unknown(_written(node, sup=False)), node.pos)
 
     def stems(self, node):
         """(stem, accent, name parts already known, is a delta) readings of a written name."""
@@ -1021,7 +1021,9 @@ def _sup_kind(script):
         return {"transpose": True}
     m = re.fullmatch(r"(\(.+\)|\\langle.+\\rangle|<.+>)\^?\{?(\\top|T|\\intercal|ᵀ)\}?", raw)
     if m:
-        return {"step": m.group(1), "transpose": True}
+        tag = tag_of(m.group(1))
+        return {"tag": tag, "transpose": True} if tag and not tag.isdigit() else \
+            {"step": m.group(1), "transpose": True}
     tag = tag_of(raw)
     if tag is not None:
         out = {"tag": tag}
@@ -1061,12 +1063,12 @@ def _is_index(letters, scope, bound=None):
                                  for c in letters)
 
 
-def _written(node):
+def _written(node, sup=True):
     """A name as written, for messages (\\hat{x}_{j}, L^{(t)})."""
     out = "\\" + node.accent + "{" + node.stem + "}" if node.accent else node.stem
     if node.sub is not None:
         out += "_" + (node.sub.raw if len(node.sub.raw) == 1 else "{" + node.sub.raw + "}")
-    if node.sup is not None:
+    if sup and node.sup is not None:
         out += "^" + (node.sup.raw if len(node.sup.raw) == 1 else "{" + node.sup.raw + "}")
     return _short(out)
 
