@@ -35,6 +35,7 @@ TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathsfT", "ᵀ", r"{
 ELEMENTWISE = {"tanh", "sigma", "relu", "exp", "log", "gelu"}
 _STEP = re.compile(r"^(?P<base>T_\{?x\}?|T|\\tau|τ|tau|[a-zA-Z]|\d+)(?:(?P<sign>[+\-])(?P<k>\d+))?$")
 MAX_BOUNDARY = 3
+MAX_SHOWN = 6          # factors named in a message about a product that does not chain
 
 
 @dataclass
@@ -394,8 +395,9 @@ class Reader:
         except ShapeError as err:
             if len(values) == 2:
                 raise ShapeMismatch(str(err), node.pos) from None
-            shapes = " · ".join(_described(v) for _, v in values)
-            raise ShapeMismatch(f"the factors do not chain: {shapes}", node.pos) from None
+            shown = [_described(v) for _, v in values[:MAX_SHOWN]]
+            more = f" · … ({len(values)} factors)" if len(values) > MAX_SHOWN else ""
+            raise ShapeMismatch(f"the factors do not chain: {' · '.join(shown)}{more}", node.pos) from None
         return acc
 
     def entry_product(self, values, node):

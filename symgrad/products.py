@@ -54,6 +54,8 @@ def unify(pairs, *exprs):
 
 def settle(expr, shape):
     """expr with its remaining placeholder sizes taken from the shape it must have."""
+    if not any(is_placeholder(d) for d in expr.shape) and not expr.atoms(Ones):
+        return expr
     (expr,) = unify(zip(expr.shape, shape), expr)
     left = [d for d in expr.free_symbols if is_placeholder(d)] if isinstance(expr, Tensor) else []
     if left:
@@ -97,16 +99,15 @@ def add(terms, notes):
     tensors = [t for t in terms if not scalar(t)]
     if not tensors:
         return sum(terms, sp.Integer(0))
-    total = None
+    first = tensors[0]
+    for t in tensors[1:]:                 # the shape of the sum: the largest operand's
+        first, _ = broadcast(first, t, [])
+    shaped = []
     for t in terms:
-        if scalar(t):
-            t = algebra.scale(t, Ones(*tensors[0].shape))
-        if total is None:
-            total = t
-            continue
-        total, t = broadcast(total, t, notes)
-        total = algebra.add(total, t)
-    return total
+        t = algebra.scale(t, Ones(*first.shape)) if scalar(t) else t
+        _, t = broadcast(first, t, notes)
+        shaped.append(t)
+    return algebra.add(*shaped)
 
 
 def hadamard(a, b, notes):
