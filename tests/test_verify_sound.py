@@ -78,6 +78,24 @@ def test_steps_named_far_away_are_judged_like_near_ones():
     assert judge("dh[10000] = V.T @ do[10000] + W.T @ da[10000]").status == "wrong"
 
 
+def test_a_ten_thousand_line_file_is_judged_with_a_short_sequence():
+    """Every line names other steps, up to 10,001; the sequence the identities are decided in
+    stays as short as for one line, so the cost grows with the lines only."""
+    lines = ["model: rnn"]
+    for k in range(1, 10_001):
+        lines.append(f"dh[{k}] = V.T @ do[{k}] + W.T @ da[{k + 1}]" if k % 100 else
+                     f"dh[{k}] = V.T @ do[{k}] + W @ da[{k + 1}]")
+    report = verify_lines(lines, RNN, "long.txt")
+    assert report.counts["right"] == 9_900 and report.counts["wrong"] == 100
+    assert Verifier(RNN, [(RNN.deltas[1].lhs, RNN.deltas[1].rhs)]).lengths == \
+        Verifier(RNN, _pairs(lines[-3:])).lengths
+
+
+def _pairs(lines):
+    from symgrad import hand
+    return [(eq.lhs, f.expr) for eq in hand.read(["model: rnn"] + lines, RNN) for f in eq.forms]
+
+
 def test_the_verdict_does_not_depend_on_the_order_of_the_equations():
     greff = (Path(symgrad.__file__).parent / "derivations" / "published" / "greff2017_lstm.txt"
              ).read_text(encoding="utf-8").splitlines()
@@ -149,7 +167,8 @@ def test_every_mutation_is_wrong_and_every_equation_right(name, options):
     verifier = Verifier(d, [(eq.lhs, m) for eq, _, m in cases])
     reals = verifier.points_in(Reals)
     for eq in d.backward:
-        assert verifier.check(0, "", eq.lhs, eq.rhs).status == "right", str(eq)
+        verdict = verifier.check(0, "", eq.lhs, eq.rhs)
+        assert verdict.status == "right" and verdict.bound < 1e-20, (str(eq), verdict.problems)
     same = []
     for eq, kind, mutant in cases:
         verdict = verifier.check(0, "", eq.lhs, mutant, explain=False)
@@ -172,3 +191,31 @@ def test_the_mutations_cover_every_kind():
                                  for _, kind, _ in _mutated(name, tuple(options.items()))[1])
     assert set(counts) == set(KINDS), set(KINDS) - set(counts)
     assert sum(counts.values()) >= 5000, counts
+
+
+def test_a_forward_equation_is_checked_against_the_model():
+    """hₜ = tanh(U xₜ + W hₜ₋₁ + b), its terms in another order: the same value at every step
+    (a function's value depends on its argument's value, not on how it is written)."""
+    m = RNN.model
+    x, h, W, U, b = (m.declared[k] for k in ("x", "h", "W", "U", "b"))
+    tanh = symgrad.dsl.tanh
+    verifier = Verifier(RNN)
+    assert verifier.check_forward(1, "", h, tanh(U @ x + W @ h.prev + b)).status == "forward"
+    wrong = verifier.check_forward(1, "", h, tanh(U @ x + W.T @ h.prev + b))
+    assert wrong.status == "wrong" and wrong.expected == "hₜ = tanh(aₜ)"
+
+
+def test_the_json_report_names_its_fields(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("model: rnn\ndh[t] = V.T @ do[t] + W @ da[t+1]\ndo[t] = yhat[t] - y[t]\n"
+                    "db = sum_t(da[t] ?)\n")
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1                       # a wrong line wins over an unreadable one
+    assert {"model", "counts", "not_checked"} <= set(report)
+    assert report["counts"] == {"right": 1, "wrong": 1, "unreadable": 1, "forward": 0,
+                                "defined": 0, "not checkable": 0}
+    for entry in report["equations"]:
+        assert {"line", "source", "status", "lhs", "problems", "expected"} <= set(entry)
+        assert isinstance(entry["problems"], list)
+    assert [e["status"] for e in report["equations"]] == ["wrong", "right", "unreadable"]
