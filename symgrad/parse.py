@@ -12,38 +12,17 @@ element-wise product, ``.T`` and ``ᵀ`` the transpose, ``[t+1]`` a step. What t
 symbols mean is decided by ``interpret.py``. Text is parsed, never evaluated.
 """
 import re
-import unicodedata
 
 from .grammar import Grammar, Token
 from .interpret import read_equation
-from .parse_latex import UNICODE
 from .read_errors import ParseError, ShapeMismatch  # noqa: F401  (the errors of reading)
 from .scope import Scope  # noqa: F401  (what names mean for a model)
+from .unicode_math import ACCENTS, command, latin, script_run
 
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789+-=()aehijklmnoprstuvx"))
-SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123456789+-=()ni"))
-COMBINING = {"\u0304": r"\bar", "\u0305": r"\bar", "\u0302": r"\hat", "\u0303": r"\tilde"}
 OPS = set("=+-*/()[]{}^_,'|:;<>") | {"−", "′", "ᵀ", "⊤", "@"}
-_STEP_SUB = re.compile(r"_((?:T_x|T|τ|t|j|[A-Za-z]+_[A-Za-z0-9]+)[+\-−]\d+|[A-Za-z]+_[A-Za-z0-9]+(?=[⁽\s)]|$))")
+_STEP_SUB = re.compile(r"_(?:\(([^()]*)\)|((?:T_x|T|τ|t|j|[A-Za-z]+_[A-Za-z0-9]+)[+\-−]\d+|"
+                       r"[A-Za-z]+_[A-Za-z0-9]+(?=[⁽\s)]|$)))")
 _HADAMARD_POWER = re.compile(r"\^⊙(\d+|\([^()]*\))")
-
-
-def _greek(c):
-    if c in UNICODE:
-        return UNICODE[c]
-    name = unicodedata.name(c, "")
-    if name.startswith("GREEK SMALL LETTER ") or name.startswith("GREEK CAPITAL LETTER "):
-        word = name.split("LETTER ")[1].lower()
-        return "\\" + (word.capitalize() if "CAPITAL" in name else word)
-    return None
-
-
-def _letter(c):
-    """(base letter, accent command) of a Latin letter, precomposed or not; None otherwise."""
-    parts = unicodedata.normalize("NFD", c)
-    if "a" <= parts[0].lower() <= "z" and parts[0].isascii():
-        return parts[0], COMBINING.get(parts[1:2]) if len(parts) > 1 else None
-    return None
 
 
 def tokenize(text):
@@ -66,20 +45,10 @@ def tokenize(text):
         if c.isspace():
             i, space = i + 1, True
             continue
-        if c in SUBSCRIPTS:
-            j = i
-            while j < n and text[j] in SUBSCRIPTS:
-                j += 1
-            add_script("_", "".join(SUBSCRIPTS[ch] for ch in text[i:j]), i)
-            i = j
-            continue
-        if c in SUPERSCRIPTS:
-            j, inner = i, []
-            while j < n and (text[j] in SUPERSCRIPTS or text[j] in "→←" and "⁽" in text[i:j]):
-                inner.append(SUPERSCRIPTS.get(text[j], text[j]))
-                j += 1
-            add_script("^", "".join(inner), i)
-            i = j
+        run = script_run(text, i)
+        if run:
+            add_script(run[0], run[1], i)
+            i = run[2]
             continue
         m = _HADAMARD_POWER.match(text, i)
         if m:
@@ -88,7 +57,7 @@ def tokenize(text):
             continue
         m = _STEP_SUB.match(text, i)
         if m:
-            add_script("_", m.group(1), i)
+            add_script("_", m.group(1) if m.group(1) is not None else m.group(2), i)
             i = m.end()
             continue
         if text.startswith(".T", i) and not (i + 2 < n and (text[i + 2].isalnum() or text[i + 2] == "_")):
@@ -104,14 +73,14 @@ def tokenize(text):
             add("num", m.group(), i)
             i += m.end()
             continue
-        letter = _letter(c)
+        letter = latin(c)
         if letter:
             j = i + 1
             while j < n and (text[j].isascii() and text[j].isalnum()):
                 j += 1
             accent = letter[1]
-            if j < n and text[j] in COMBINING:
-                accent = COMBINING[text[j]]
+            if j < n and text[j] in ACCENTS:
+                accent = ACCENTS[text[j]]
                 j_end = j + 1
             else:
                 j_end = j
@@ -127,7 +96,7 @@ def tokenize(text):
                 add("letter" if len(word) == 1 else "word", word, i)
             i = j_end
             continue
-        greek = _greek(c)
+        greek = command(c)
         if greek:
             add("cmd", greek, i)
             i += 1

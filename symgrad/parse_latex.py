@@ -6,13 +6,15 @@
 This module only turns LaTeX characters into the tokens of ``grammar.py``: spacing and
 sizing commands (``\\,``, ``\\left``, ``\\Big``, ``&``) are space; ``\\quad`` and prose in
 ``\\text{…}`` end the math of a row; Unicode letters are their commands (δ is ``\\delta``).
-What the symbols mean is decided by ``interpret.py``. Text is parsed, never evaluated.
+Unicode pasted into LaTeX (δz̄ₜ, ⁽¹←⁾) reads as in plain text (``unicode_math.py``). What
+the symbols mean is decided by ``interpret.py``. Text is parsed, never evaluated.
 """
 import re
 
 from .grammar import STOP, Grammar, Token
 from .interpret import read_equation
 from .read_errors import ParseError
+from .unicode_math import ACCENTS, command, latin, script_run
 
 SPACE_CMDS = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr",
               r"\Bigl", r"\Bigr", r"\biggl", r"\biggr", r"\Biggl", r"\Biggr", r"\bigm", r"\Bigm",
@@ -25,13 +27,6 @@ TEXT_CMDS = {r"\text", r"\textrm", r"\mbox", r"\textnormal", r"\textit", r"\text
 PROSE = {"for", "where", "if", "and", "with", "when", "since", "all", "otherwise", "else", "s.t.",
          "such", "i.e.", "e.g.", "because", "as", "at", "by", "using", "so", "then", "hence",
          "is", "the", "of", "each"}
-UNICODE = {"δ": r"\delta", "Δ": r"\Delta", "σ": r"\sigma", "ℓ": r"\ell", "γ": r"\gamma",
-           "β": r"\beta", "α": r"\alpha", "μ": r"\mu", "ε": r"\epsilon", "τ": r"\tau",
-           "∂": r"\partial", "∇": r"\nabla", "Σ": r"\sum", "∑": r"\sum", "√": r"\sqrt",
-           "⊙": r"\odot", "∘": r"\circ", "·": r"\cdot", "×": r"\times", "⊘": r"\oslash",
-           "⟨": r"\langle", "⟩": r"\rangle", "⊤": r"\top", "λ": r"\lambda", "θ": r"\theta",
-           "η": r"\eta", "𝟏": r"\one", "→": r"\rightarrow", "←": r"\leftarrow", "⋆": r"\star",
-           "≔": r"\coloneqq", "…": r"\dots", "ϵ": r"\epsilon"}
 OPS = set("=+-*/(){}[]^_,'|<>:;.!") | {"−", "′", "ᵀ"}
 _TEXT = re.compile(r"\{([^{}]*)\}")
 
@@ -87,14 +82,26 @@ def tokenize_latex(text):
             tokens.append(Token("num", m.group(), i, space))
             i, space = i + m.end(), False
             continue
-        if "a" <= c.lower() <= "z":
+        run = script_run(text, i)              # pasted Unicode: ₜ₋₁, ⁽¹←⁾, z̄, ī
+        if run:
+            inner = [Token(t.kind, t.text, i) for t in tokenize_latex(run[1])[:-1]]
+            tokens += [Token("op", run[0], i, space), Token("op", "{", i)] + inner + [Token("op", "}", i)]
+            i, space = run[2], False
+            continue
+        letter = latin(c)
+        if c in ACCENTS and tokens and tokens[-1].kind == "letter":
+            base = tokens.pop()
+            tokens += [Token("cmd", ACCENTS[c], base.index, base.space), Token("op", "{", base.index),
+                       base, Token("op", "}", base.index)]
+        elif letter and letter[1]:
+            tokens += [Token("cmd", letter[1], i, space), Token("op", "{", i),
+                       Token("letter", letter[0], i), Token("op", "}", i)]
+        elif letter:
             tokens.append(Token("letter", c, i, space))
-        elif c in UNICODE:
-            tokens.append(Token("cmd", UNICODE[c], i, space))
+        elif command(c):
+            tokens.append(Token("cmd", command(c), i, space))
         elif c in OPS:
             tokens.append(Token("op", {"−": "-", "′": "'"}.get(c, c), i, space))
-        elif c.isalpha():
-            tokens.append(Token("letter", c, i, space))
         else:
             raise ParseError(f"unexpected character {c!r}", i)
         i, space = i + 1, False

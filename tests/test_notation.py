@@ -433,3 +433,10 @@ def test_an_unknown_symbol_names_the_closest_and_the_models_symbols():
     assert v.problems == [r"unknown symbol \Vo; did you mean o? (the model has x, y, b, W, h, U, a, c, V, o, ŷ, ℓ, L)"]
     v = only(judge("rnn", r"\delta h_t = V^\top \delta o_t + W^\top \delta a_{t+1} + Z"))
     assert v.problems == ["unknown symbol Z (the model has x, y, b, W, h, U, a, c, V, o, ŷ, ℓ, L)"]
+
+
+@pytest.mark.parametrize("lhs", ["δy_T+1⁽¹←⁾", "δy_{T+1}⁽¹←⁾", "δy_(T+1)⁽¹←⁾", r"\delta y_{T+1}^{(1\leftarrow)}"])
+def test_the_step_after_the_last_of_a_layer_that_runs_backwards_written_every_way(lhs):
+    """The initial-state gradient of a backward layer, as symgrad prints it and as people would."""
+    rhs = " + ".join(f"R_{g}⁽¹←⁾ᵀ δ{b}_T⁽¹←⁾" for g, b in zip("zifo", ["z̄", "ī", "f̄", "ō"]))
+    assert statuses(judge("lstm", f"{lhs} = {rhs}", layers=2, bidirectional=True)) == ["right"]
