@@ -12,9 +12,8 @@ Each side of an equation is read alone, so one unreadable form does not hide the
 A product whose shapes do not chain is a form with a ``problem`` (a wrong equation, not
 unreadable text); a closed form over time is ``uncheckable`` with the reason.
 """
-import re
 from dataclasses import dataclass, field
-from itertools import combinations, product as assignments
+from itertools import combinations
 
 import sympy as sp
 
@@ -22,19 +21,15 @@ from . import algebra, indices, products
 from . import mathtree as mt
 from .errors import ShapeError
 from .local_grad import copy_delta, entry_vjp
-from .ops import Add, Had, HeadSum, Jacobian, LayerNorm, MatMul, ScalarMul, Scale, TimeSum, Transpose
+from .ops import Jacobian
 from .read_errors import ParseError, ShapeMismatch, Uncheckable
 from .render.printer import text
-from .render.names import _parts
-from .scope import LOSS_STEMS, normal_part, tag_of
-from .symbols import Cotangent, Delta, Ones, Seq, Zero, shift, step_variable
+from .read_names import TRANSPOSES, NameReading, exponent, is_index, raw_text, short, superscript_kind
+from .scope import LOSS_STEMS
+from .step_sums import StepSums
+from .symbols import Cotangent, Delta, Ones, Seq, step_variable
 from .tensor import Tensor
 
-TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathsfT", "ᵀ", r"{\top}", r"\textsf{T}",
-              r"\mathrm{T}", r"\mathrmT", r"\sf{T}", r"\sfT"}
-ELEMENTWISE = {"tanh", "sigma", "relu", "exp", "log", "gelu"}
-_STEP = re.compile(r"^(?P<base>T_\{?x\}?|T|\\tau|τ|tau|[a-zA-Z]|\d+)(?:(?P<sign>[+\-])(?P<k>\d+))?$")
-MAX_BOUNDARY = 3
 MAX_SHOWN = 6          # factors named in a message about a product that does not chain
 
 
@@ -64,21 +59,7 @@ class EquationReading:
     error: ParseError | None = None
 
 
-@dataclass
-class _Ref:
-    """A written name resolved: the symbol (at its step), entry labels, and what its
-    superscript adds (a transpose, a power); ``copy`` is the step a parameter was written
-    at (W^{(t)}, its copy at that step)."""
-    sym: object
-    rows: str | None = None
-    cols: str | None = None
-    transpose: bool = False
-    power: object = None
-    copy: object = None
-    delta: bool = False
-
-
-class Reader:
+class Reader(NameReading, StepSums):
     """Reads the equations of one file against one model, in order (definitions carry on)."""
 
     def __init__(self, scope, notation=None):
@@ -142,7 +123,7 @@ class Reader:
                 raise ParseError("a name of your own cannot have a step in brackets", inner.pos)
             key = (inner.stem, inner.accent)
             index = [p.raw for p in inner.sub.parts] if inner.sub else []
-            if index and not all(_is_index(p, self.scope) for p in index):
+            if index and not all(is_index(p, self.scope) for p in index):
                 key = (inner.stem, inner.accent, inner.sub.raw)
                 index = []
             return "definition", (key, tuple(index)), None, None
@@ -156,7 +137,7 @@ class Reader:
         else:
             if labels != (None, None):
                 value = indices.entry(value, *labels)
-                target = (_core_tensor(value), *labels)
+                target = (_core(value), *labels)
             else:
                 target = (value, None, None)
         lhs = target[0]
@@ -168,11 +149,7 @@ class Reader:
 
     def _step_default(self, lhs):
         """A per-step equation (its left-hand side at a step in t) may omit the steps."""
-        var = _var_of(lhs)
-        if var is None:
-            return {}
-        seqs = [s for s in lhs.atoms(Seq)]
-        axes = {s.axis_name for s in seqs if s.time.free_symbols}
+        axes = {s.axis_name for s in lhs.atoms(Seq) if s.axis in s.time.free_symbols}
         return {axis: step_variable(axis) for axis in axes}
 
     def is_definition(self, node):
@@ -207,8 +184,6 @@ class Reader:
                 reading = again or reading
         if reading is not None:
             return reading
-        if isinstance(error, FormReading):
-            return error
         reason = error.reason if isinstance(error, ParseError) else str(error)
         return FormReading(start, problem=reason)
 
@@ -323,7 +298,7 @@ class Reader:
                     indices.entry(value, *written)
         if written and not labels:
             letters = "".join(written)
-            if isinstance(value, Tensor) and _is_index(letters, self.scope, self.bound) and \
+            if isinstance(value, Tensor) and is_index(letters, self.scope, self.bound) and \
                     len(letters) == (1 if 1 in value.shape else 2):
                 rows, cols = (letters, None) if value.cols == 1 else \
                     (None, letters) if value.rows == 1 else (letters[0], letters[1])
@@ -348,7 +323,7 @@ class Reader:
         if getattr(ref.sym, "role", None) != "onehot":
             raise ParseError(f"1_{{{node.index}={text(ref.sym)}}}: {text(ref.sym)} must be the model's "
                              "one-hot target", node.pos)
-        if not _is_index(node.index, self.scope):
+        if not is_index(node.index, self.scope):
             raise ParseError(f"{node.index} cannot be an entry index here", node.pos)
         return indices.entry(ref.sym, node.index, None)
 
@@ -443,27 +418,27 @@ class Reader:
         return algebra.transpose(v)
 
     def v_Power(self, node):
-        if isinstance(node.base, mt.Num) and node.base.value == 1 and _raw(node.exp) in TRANSPOSES:
+        if isinstance(node.base, mt.Num) and node.base.value == 1 and raw_text(node.exp) in TRANSPOSES:
             return products.ones_row()
         return self._sup(self.value(node.base), node.exp, node)
 
     def _sup(self, value, script, node):
         if script is None:
             return value
-        if _raw(script) in TRANSPOSES:
+        if raw_text(script) in TRANSPOSES:
             return self.transposed(value)
         return self.powered(value, script, node)
 
     def powered(self, value, script, node):
-        raw = _raw(script).replace("⊙", r"\odot")
+        raw = raw_text(script).replace("⊙", r"\odot")
         elementwise = raw.startswith(r"\odot")
-        p = _exponent(script)
+        p = exponent(script)
         if p is None:
             if isinstance(value, Tensor) and value.rows == value.cols and value.rows != 1:
-                raise Uncheckable(f"({text(value)})^{{{_short(script.raw)}}} is a matrix power with a symbolic "
+                raise Uncheckable(f"({text(value)})^{{{short(script.raw)}}} is a matrix power with a symbolic "
                                   "exponent: a closed form over time. symgrad checks recurrences one "
                                   "step at a time at fixed sizes, so this form is not checked")
-            raise ParseError(f"unknown superscript {_short(script.raw)!r}: use ^\\top, ^T or a number", script.pos)
+            raise ParseError(f"unknown superscript {short(script.raw)!r}: use ^\\top, ^T or a number", script.pos)
         if isinstance(value, indices.Indexed):
             return indices.elementwise(value, lambda t: algebra.epow(t, p))
         if products.scalar(value):
@@ -487,21 +462,6 @@ class Reader:
         if cols is None and x.cols != 1 and x.rows == 1:
             rows, cols = None, rows
         return indices.entry(x, rows, cols)
-
-    def step_of_row(self, raw, node):
-        """(axis, step) for the row index of a matrix whose rows are the steps of an axis."""
-        for axis in self.scope.axes:
-            try:
-                return axis, self.step_expr(raw, node.pos, axis)
-            except ParseError:
-                continue
-        raise ParseError(f"row {raw}: a row of stacked steps is written (G)_{{j,:}}", node.pos)
-
-    def entry_labels(self, script, x):
-        letters = "".join(p.raw for p in script.parts)
-        if not all(_is_index(c, self.scope) for c in letters) or not 1 <= len(letters) <= 2:
-            raise ParseError(f"{script.raw!r} is not an entry index (a letter such as i, or ij)", script.pos)
-        return (letters[0], letters[1] if len(letters) == 2 else None)
 
     def v_Angle(self, node):
         a, b = self.value(node.a), self.value(node.b)
@@ -618,7 +578,7 @@ class Reader:
             if isinstance(body, indices.Indexed) or products.scalar(body):
                 raise ParseError("Σ over the heads i of entries", node.pos)
             return algebra.headsum(body)
-        if not _is_index(index, self.scope):
+        if not is_index(index, self.scope):
             raise ParseError(f"Σ over {index!r}: not a step, a head or an entry index", node.pos)
         body = self.value(node.body)
         if not isinstance(body, indices.Indexed):
@@ -630,65 +590,6 @@ class Reader:
             return indices.to_matrix(summed, None, None, local_vjp=self.local_vjp)
         except ShapeError as err:
             raise ShapeMismatch(str(err), node.pos) from None
-
-    def sum_axis(self, index, node):
-        """The time axis a sum runs over: its index is the axis' step variable (t, j), or its
-        bounds name the axis' last step (T, τ, T_x)."""
-        if index in self.scope.axes:
-            return index
-        bound = (node.upper.raw if node.upper else "") + (node.lower.raw if node.lower else "")
-        for axis, length in self.scope.axes.items():
-            if str(length) in bound.replace("{", "").replace("}", "") or \
-                    axis == "t" and re.search(r"\\tau|τ|T", bound):
-                return axis
-        return None
-
-    def time_sum(self, node, index, axis):
-        var, length = step_variable(axis), self.scope.axes[axis]
-        lower = self.step_expr(node.lower.raw, node.lower.pos, axis, bound=True) if node.lower else sp.Integer(1)
-        upper = self.step_expr(node.upper.raw, node.upper.pos, axis, bound=True) if node.upper else length
-        p, q = sp.simplify(lower - 1), sp.simplify(upper - length)
-        if not (p.is_Integer and q.is_Integer):
-            raise Uncheckable(f"the sum from {node.lower.raw if node.lower else 1} to "
-                              f"{node.upper.raw if node.upper else length} has a range that depends "
-                              "on a step: a closed form over time, not checked (symgrad checks "
-                              "recurrences one step at a time)")
-        if abs(int(q - p)) > MAX_BOUNDARY:
-            raise ParseError(f"a sum over steps {node.lower.raw}…{node.upper.raw}: too far from 1…{length}",
-                             node.pos)
-        saved = dict(self.bound), dict(self.default)
-        self.bound[index] = axis
-        self.default[axis] = var
-        try:
-            body = self.value(node.body)
-        finally:
-            self.bound, self.default = saved
-        summed = lambda m: self.steps_sum(m, axis, int(p), int(q), node)  # noqa: E731
-        if isinstance(body, indices.Indexed):
-            return body.wrapped(summed)
-        if products.scalar(body):
-            raise ParseError("a sum over steps of a number", node.pos)
-        return summed(body)
-
-    def steps_sum(self, body, axis, p, q, node):
-        """Σ_{t=1+p}^{T+q} body = Σ_t body(t+p), plus or minus the steps at the end it differs
-        by; a step whose delta is after the last step (or before the first) adds zero."""
-        var, length = step_variable(axis), self.scope.axes[axis]
-        total = algebra.timesum(algebra.rebuild(shift(body, p, var)), axis)
-        if p:
-            self.notes.append(f"Σ from {1 + p} read as Σ over the steps 1…{length} of the summand "
-                              f"{abs(p)} step{'s' if abs(p) != 1 else ''} {'later' if p > 0 else 'earlier'}")
-        ends = [(s, 1) for s in range(p + 1, q + 1)] if q > p else \
-            [(s, -1) for s in range(q + 1, p + 1)]
-        terms = [total]
-        for k, sign in ends:
-            step = length + k
-            term = algebra.rebuild(body.xreplace({var: step}))
-            if _vanishes(term, self.model):
-                self.notes.append(f"the term at {var} = {step} is zero (every δ after the last step is)")
-                continue
-            terms.append(term if sign > 0 else algebra.neg(term))
-        return algebra.add(*terms)
 
     # -- derivatives and the delta from above ---------------------------------------------------
     def deriv(self, node):
@@ -734,18 +635,6 @@ class Reader:
     def local_vjp(self, u, wrt, g):
         return entry_vjp(self.model, u, wrt, g)
 
-    def is_loss(self, node):
-        """Is the quantity on top of a derivative the loss (L, ℒ, E, J, ℓ), not a node?"""
-        if not isinstance(node, mt.Name) or node.sub or node.sup or node.step:
-            return False
-        alias = self.scope.alias(node.stem)
-        if alias is not None:
-            return alias == self.scope.loss
-        code = self.scope.find(node.stem, node.accent or "", ())
-        if code is not None:        # ℓ written without a step is the loss, not ℓ at some step
-            return code in (self.scope.loss, self.scope.step_loss)
-        return node.stem in LOSS_STEMS
-
     def v_Cot(self, node):
         """Δ, Δ_t, Δ^t, Δ[t], Δy_t (the output named), Δ_j^t (entry j)."""
         outs = self.scope.outputs
@@ -762,12 +651,12 @@ class Reader:
         for part in node.sub.parts if node.sub else ():
             if part.raw in outs:
                 out = part.raw
-            elif _is_index(part.raw, self.scope, self.bound):
+            elif is_index(part.raw, self.scope, self.bound):
                 labels += part.raw
             else:
                 steps.append((part.raw, part.pos))
         if node.sup is not None:
-            sup = _sup_kind(node.sup)
+            sup = superscript_kind(node.sup)
             steps.append((sup.get("step", node.sup.raw), node.sup.pos))
         if out is None:
             if len(outs) != 1:
@@ -789,217 +678,6 @@ class Reader:
             return indices.entry(value, labels[0], labels[1] if len(labels) > 1 else None)
         return value
 
-    # -- names ---------------------------------------------------------------------------------
-    def resolve(self, node, allow_copy=False, fallbacks=True, standard=True):
-        """The model symbol a written name stands for, at its step, with its entry labels."""
-        if not isinstance(node, mt.Name):
-            raise ParseError("expected a name of the model", node.pos)
-        sup = _sup_kind(node.sup)
-        parts = [p.raw for p in node.sub.parts] if node.sub else []
-        best, failure = None, None
-        for stem, accent, extra, delta in self.stems(node):
-            for roles in assignments(("name", "step", "index"), repeat=len(parts)):
-                try:
-                    found = self.candidate(stem, accent, extra, parts, roles, sup, node, allow_copy)
-                except ParseError as err:
-                    failure = failure or err
-                    continue
-                if found is None:
-                    continue
-                ref, score = found
-                ref.delta = delta
-                if best is None or score > best[1]:
-                    best = (ref, score)
-        if best is not None:
-            return best[0]
-        fallback = self.fallback(node, sup, parts, standard) if fallbacks else None
-        if fallback is not None:
-            return fallback
-        if failure is not None:
-            raise failure
-        raise ParseError(self.scope.unknown(_written(node, sup=False)), node.pos)
-
-    def stems(self, node):
-        """(stem, accent, name parts already known, is a delta) readings of a written name."""
-        stem = node.stem
-        out = []
-        aliased = self.scope.alias(stem)
-        if aliased is not None and aliased in self.scope.declared and node.accent is None:
-            out.append(("=" + aliased, None, [], False))
-        out.append((stem, node.accent, [], False))
-        if node.word:
-            if self.scope.code(stem):
-                out.append(("=" + self.scope.code(stem), None, [], False))
-            m = re.fullmatch(r"([A-Za-z]+?)(\d+)", stem)
-            if m:
-                out.append((m.group(1), node.accent, [m.group(2)], False))
-            if stem[0] in "dδ" and len(stem) > 1:
-                rest = stem[1:]
-                for reading in self.stems(mt.Name(node.pos, rest, node.accent, word=len(rest) > 1)):
-                    out.append(reading[:3] + (True,))
-        return out
-
-    def candidate(self, stem, accent, extra, parts, roles, sup, node, allow_copy):
-        positions = [p.pos for p in node.sub.parts] if node.sub else []
-        names = list(extra) + [normal_part(p) for p, r in zip(parts, roles) if r == "name"]
-        steps = [(p, at) for p, at, r in zip(parts, positions, roles) if r == "step"]
-        letters = "".join(p for p, r in zip(parts, roles) if r == "index")
-        if "part" in sup:
-            names.append(sup["part"])
-        tag = sup.get("tag", "")
-        if stem.startswith("="):
-            code = stem[1:] if not names and not tag else None
-        else:
-            code = self.scope.find(stem, accent, names, tag)
-            if code is None and tag:
-                code = self.scope.find(stem, accent, names, "")
-                if code is not None and "tag_step" in sup:
-                    steps.append((sup["tag_step"], node.sup.pos))
-                    tag = ""
-                else:
-                    code = None
-        if code is None:
-            return None
-        sym = self.scope.declared[code]
-        if "step" in sup:
-            steps.append((sup["step"], node.sup.pos))
-        if node.step is not None:
-            steps.append((node.step.raw, node.step.pos))
-        if len(steps) > 1:
-            return None
-        if letters and not (all(_is_index(c, self.scope, self.bound) for c in letters) and len(letters) <= 2):
-            return None
-        ref = _Ref(sym, transpose=sup.get("transpose", False), power=sup.get("power"))
-        if isinstance(sym, Seq):
-            if steps:
-                time = self.step_expr(*steps[0], axis=sym.axis_name)
-            else:
-                time = self.default.get(sym.axis_name)
-                if time is None:
-                    raise ParseError(f"{_written(node)} is a sequence: give its step, as "
-                                     f"{_written(node)}_{step_variable(sym.axis_name)}", node.pos)
-            ref.sym = Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name)
-        elif steps:
-            if not (allow_copy and sym.role == "param"):
-                raise ParseError(f"{_written(node)} has no step; write it without one", node.pos)
-            ref.copy = self.step_expr(*steps[0], axis="t") if self.scope.axes else None
-            if ref.copy is None:
-                raise ParseError(f"{_written(node)} has no step", node.pos)
-        if letters:
-            if ref.sym.cols == 1 and len(letters) == 1:
-                ref.rows = letters
-            elif ref.sym.rows == 1 and len(letters) == 1:
-                ref.cols = letters
-            elif len(letters) == 2 and ref.sym.cols != 1:
-                ref.rows, ref.cols = letters[0], letters[1]
-            elif len(letters) == 1 and not isinstance(ref.sym, Seq):
-                ref.cols = letters                 # x_j: entry j of each row (rows are positions)
-            else:
-                return None
-        score = (len(names), len(steps), -len(letters))
-        return ref, score
-
-    def fallback(self, node, sup, parts, standard=True):
-        """Loss names (L, ℒ, E, J, ℓ; with a step the loss at that step), sizes, the file's
-        aliases, and the standard names of layer norm (μ, σ, σ²)."""
-        stem = node.stem
-        written = stem + ("_" + "_".join(parts) if parts else "")
-        alias = self.scope.alias(written) or self.scope.alias(stem) if not parts else self.scope.alias(written)
-        if alias is not None:
-            if alias in self.scope.dims:
-                return _Ref(self.scope.dims[alias])
-            if alias in self.scope.declared:
-                stem, accent = _parts(alias)[:2]
-                if node.accent is None or not accent:
-                    return self.resolve(mt.Name(node.pos, stem, node.accent or accent, node.sub, node.sup,
-                                                node.step), fallbacks=False)
-        name = "_".join([stem] + parts) if parts else stem
-        if name in self.scope.dims and not node.sup:
-            return _Ref(self.scope.dims[name])
-        if stem in LOSS_STEMS and not node.accent:
-            steps = parts + ([sup["step"]] if "step" in sup else []) + ([node.step.raw] if node.step else [])
-            if steps and self.scope.step_loss:
-                sym = self.scope.declared[self.scope.step_loss]
-                time = self.step_expr(steps[0], node.pos, sym.axis_name)
-                self.notes.append(f"{_written(node)} read as {text(Seq(sym.name, time, *sym.shape, sym.role))}, "
-                                  "the loss at that step")
-                return _Ref(Seq(sym.name, time, *sym.shape, sym.role, sym.axis_name))
-            if not steps and self.scope.loss:
-                return _Ref(self.scope.declared[self.scope.loss])
-        found = self.standard_name(node, sup, parts) if standard else None
-        if found is not None:
-            return found
-        if len(stem) == 1 and stem.isalpha():
-            other = mt.Name(node.pos, stem.swapcase(), node.accent, node.sub, node.sup, node.step)
-            try:
-                ref = self.resolve(other, fallbacks=False)
-            except ParseError:
-                return None
-            self.notes.append(f"{_written(node)} read as {text(ref.sym)}")
-            return ref
-        return None
-
-    def standard_name(self, node, sup, parts):
-        """μ, σ (σ²) and ε of layer norm: the row mean of its input, √(var + ε) (the variance),
-        and its ε."""
-        if self.scope.eps is None or node.stem not in ("mu", "sigma", "epsilon", "varepsilon"):
-            return None
-        if node.stem in ("epsilon", "varepsilon"):
-            return _Ref(self.scope.eps)
-        norms = [(d.symbol, d.rhs) for d in self.model.definitions if isinstance(d.rhs, LayerNorm)]
-        if parts:
-            norms = [(s, r) for s, r in norms if s.name.endswith("_" + "_".join(parts))]
-        if len(norms) != 1:
-            return None
-        out, ln = norms[0]
-        x = ln.x
-        if node.stem == "mu":
-            self.notes.append(f"μ read as the row mean of {text(x)}")
-            return _Ref(algebra.scale(sp.Integer(1) / x.cols, algebra.rowsum(x)))
-        std = algebra.rowstd(x, ln.eps)
-        if sup.get("power") is not None and _exponent(sup["power"]) == 2:
-            self.notes.append(f"σ² read as the variance of the rows of {text(x)}")
-            return _Ref(algebra.add(algebra.epow(std, 2), algebra.scale(-ln.eps, Ones(*std.shape))))
-        self.notes.append(f"σ read as √(var + ε) of the rows of {text(x)}, what layer norm divides by")
-        return _Ref(std, transpose=sup.get("transpose", False), power=sup.get("power"))
-
-    def step_expr(self, raw, pos=0, axis="t", bound=False):
-        """A written step (t, t+1, (t), ⟨t⟩, τ, T, T_x+1, 0) on an axis, as a SymPy expression."""
-        text_ = re.sub(r"\\left|\\right|\s|[{}]", "", raw)
-        for pattern in (r"^\((.*)\)$", r"^\\langle(.*)\\rangle$", r"^<(.*)>$"):
-            m = re.match(pattern, text_)
-            if m:
-                text_ = m.group(1)
-        text_ = text_.replace("−", "-")
-        m = _STEP.match(text_)
-        if not m:
-            if re.search(r"[a-zA-Z].*[+\-].*[a-zA-Z]", text_):
-                raise Uncheckable(f"the step {raw} depends on the index of a sum: a closed form over "
-                                  "time, not checked (symgrad checks recurrences one step at a time)")
-            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {_short(raw)!r}", pos)
-        base = m.group("base")
-        var = step_variable(axis)
-        length = self.scope.axes.get(axis)
-        if base.isdigit():
-            value = sp.Integer(int(base) - self.notation.first_step + 1)
-        elif base in ("T", r"\tau", "τ", "tau") or base.replace("{", "").replace("}", "") == "T_x":
-            if length is None or (base.startswith("T_") and str(length) != "T_x") or \
-                    (base in ("T", r"\tau", "τ", "tau") and str(length) != "T"):
-                raise ParseError(f"{base} is not the last step of the axis {axis}", pos)
-            value = length
-        elif base == str(var) or self.bound.get(base) == axis:
-            value = var
-        elif base in self.scope.axes or self.bound.get(base):
-            raise ParseError(f"{base} is a step of another axis: this symbol runs over {var}", pos)
-        else:
-            raise ParseError(f"a step is {var}, {var}+1, {var}-1, a number, T or T+1, not {_short(raw)!r}", pos)
-        if m.group("sign"):
-            k = int(m.group("k"))
-            value = value + k if m.group("sign") == "+" else value - k
-        if not bound and value.free_symbols - {var, length} - {v for v in [length] if v is not None}:
-            raise ParseError(f"a step is t, t+1, t-1, a number, T or T+1, not {_short(raw)!r}", pos)
-        return value
-
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -1007,76 +685,6 @@ def _subsets(items, limit=4):
     """The non-empty subsets of up to ``limit`` items, smallest first."""
     items = items[:limit]
     return [frozenset(c) for k in range(1, len(items) + 1) for c in combinations(items, k)]
-
-
-def _raw(script):
-    return script.raw.replace(" ", "") if script is not None else ""
-
-
-def _sup_kind(script):
-    """What a name's superscript says: a transpose, a step, a layer tag, a name part (W^Q),
-    a power, or a step and a transpose (h^{(t)\\top}, Goodfellow's h^{(t)^\\top})."""
-    if script is None:
-        return {}
-    raw = _raw(script)
-    if raw in TRANSPOSES:
-        return {"transpose": True}
-    m = re.fullmatch(r"(\(.+\)|\\langle.+\\rangle|<.+>)\^?\{?(\\top|T|\\intercal|ᵀ)\}?", raw)
-    if m:
-        tag = tag_of(m.group(1))
-        return {"tag": tag, "transpose": True} if tag and not tag.isdigit() else \
-            {"step": m.group(1), "transpose": True}
-    tag = tag_of(raw)
-    if tag is not None:
-        out = {"tag": tag}
-        inner = raw[1:-1]
-        if re.fullmatch(r"\d+", inner):
-            out["tag_step"] = raw
-        return out
-    if re.fullmatch(r"\(.+\)|\\langle.+\\rangle|<.+>", raw):
-        return {"step": raw}
-    if re.fullmatch(r"[A-Z]", raw) and raw != "T":
-        return {"part": raw}
-    m = re.fullmatch(r"([A-Z])(\\top|\\intercal|ᵀ|')", raw)
-    if m and m.group(1) != "T":
-        return {"part": m.group(1), "transpose": True}
-    if _exponent(script) is not None:
-        return {"power": script}
-    if re.fullmatch(r"([a-z]|\\tau|τ)([+\-]\d+)?|T[+\-]\d+", raw):
-        return {"step": raw}
-    return {"power": script}
-
-
-def _exponent(script):
-    """A rational exponent written in a superscript (2, -1, \\odot 2, -1/2, \\frac{1}{2}), or None."""
-    raw = _raw(script).replace("⊙", r"\odot").replace(r"\odot", "").replace("−", "-")
-    m = re.fullmatch(r"(-?)\(?(\d+)(?:/(\d+))?\)?", raw) or \
-        re.fullmatch(r"(-?)\\frac\{?(\d+)\}?\{?(\d+)\}?", raw)
-    if not m:
-        return None
-    p = sp.Rational(int(m.group(2)), int(m.group(3) or 1))
-    return -p if m.group(1) else p
-
-
-def _is_index(letters, scope, bound=None):
-    """Can these letters be entry indices (i, j, k, ij), not steps or axes of the model?"""
-    return bool(letters) and all(c.isalpha() and c.islower() and len(c) == 1 and c not in scope.axes
-                                 and c != "t" and not (bound and c in bound)
-                                 for c in letters)
-
-
-def _written(node, sup=True):
-    """A name as written, for messages (\\hat{x}_{j}, L^{(t)})."""
-    out = "\\" + node.accent + "{" + node.stem + "}" if node.accent else node.stem
-    if node.sub is not None:
-        out += "_" + (node.sub.raw if len(node.sub.raw) == 1 else "{" + node.sub.raw + "}")
-    if sup and node.sup is not None:
-        out += "^" + (node.sup.raw if len(node.sup.raw) == 1 else "{" + node.sup.raw + "}")
-    return _short(out)
-
-
-def _short(raw, most=40):
-    return raw if len(raw) <= most else raw[:most - 1] + "…"
 
 
 def _labels_of(indexed):
@@ -1099,52 +707,12 @@ def _core(value):
     return value.terms[0].factors[0].x if isinstance(value, indices.Indexed) else value
 
 
-def _core_tensor(value):
-    return _core(value)
-
-
-def _var_of(expr):
-    seqs = list(expr.atoms(Seq)) if isinstance(expr, Tensor) else []
-    return next((s.axis for s in seqs if s.axis in s.time.free_symbols), None)
-
-
 def _described(v):
     if products.scalar(v):
         return str(v)
     if isinstance(v, (indices.Indexed, indices.LocalGrad)):
         return "entries"
     return f"{text(v)} ({algebra.shape_str(v.shape)})"
-
-
-def _vanishes(expr, model):
-    """Is expr zero because a factor is a delta after the last step (or before the first)?"""
-    states = model.states
-    if isinstance(expr, Delta):
-        var = expr.var
-        if not isinstance(var, Seq) or var.time.free_symbols - set(model.axes.values()):
-            return False
-        length = model.axes[var.axis_name]
-        last = sp.simplify(var.time - length)
-        first = var.time
-        after = last.is_Integer and last > 0
-        before = first.is_Integer and first < 1
-        if var.name in states:
-            boundary = 0 if states[var.name] < 0 else None
-            if states[var.name] < 0 and first.is_Integer and first == boundary:
-                return False
-            if states[var.name] > 0 and last.is_Integer and last == 1:
-                return False
-        return bool(after or before)
-    if isinstance(expr, Zero):
-        return True
-    if isinstance(expr, Add):
-        return all(_vanishes(a, model) for a in expr.args)
-    if isinstance(expr, (MatMul, Had, ScalarMul)):
-        return any(_vanishes(a, model) for a in expr.args if isinstance(a, Tensor))
-    if isinstance(expr, (Scale, Transpose, TimeSum, HeadSum)):
-        inner = expr.args[1] if isinstance(expr, Scale) else expr.args[0]
-        return _vanishes(inner, model)
-    return False
 
 
 def read_equation(tokens_chain, scope, where, notation=None):
