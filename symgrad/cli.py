@@ -208,21 +208,26 @@ def graph(ctx, model, output):
 @click.option("-o", "--output", "directory", type=click.Path(file_okay=False), required=True,
               help="the directory to write the sheet(s) to")
 @click.option("--pdf", is_flag=True, help="compile to PDF with pdflatex (no shell escape)")
-@click.option("--all", "every", is_flag=True, help="a sheet for every model of the catalog")
+@click.option("--markdown", is_flag=True, help="also the derivation as a Markdown page with math (MODEL.md)")
+@click.option("--all", "every", is_flag=True,
+              help="every catalog model and its notable options, and an index: the repository's derivations/")
 @click.pass_context
-def sheet(ctx, model, directory, pdf, every):
-    """Write the derivation sheet of MODEL: notation, graph, routes, equations, checks."""
+def sheet(ctx, model, directory, pdf, markdown, every):
+    """Write the derivation sheet of MODEL: notation, graph, routes, equations, checks.
+
+    `symgrad sheet --all -o derivations --markdown` regenerates the repository's derivations/."""
     from importlib.metadata import version
-    from .check import check as run_check
-    from .render.sheet import write_sheet
+    from .publish import catalog_files, edition, write
     if every == bool(model):
         raise SymgradError("give a MODEL or --all, not both or neither")
-    names = catalog.names() if every else [model]
-    for name in names:
-        options = _options(name, [] if every else ctx.args)
-        d = derive(catalog.model(name, **options))
-        sizes = getattr(catalog.entry(name), "CHECK_SIZES", None)
-        report = run_check(d, sizes, catalog.reference(name, options)) if sizes else None
-        out = Path(directory) / name if every else Path(directory)
-        tex = write_sheet(d, out, report, pdf, version("symgrad"))
-        click.echo(str(tex.with_suffix(".pdf") if pdf else tex))
+    if every:
+        files = catalog_files(version("symgrad"))
+        if not markdown:
+            files = {name: text for name, text in files.items() if name.endswith(".tex")}
+    else:
+        files, _ = edition(model, _options(model, ctx.args), version("symgrad"), None, markdown)
+    written, kept = write(directory, files, pdf)
+    for path in written:
+        click.echo(f"wrote {path}" + (f" and {path.with_suffix('.pdf').name}" if pdf and path.suffix == ".tex" else ""))
+    if kept:
+        click.echo(f"{len(kept)} file(s) unchanged (their content is current; the date they were checked is kept)")

@@ -74,7 +74,7 @@ def test_layers_and_directions_pass_deltas_to_each_other():
         assert upper in lower
     assert "Δ" not in lower                        # only the top layer gets a delta from above
     assert eqs["δyₜ⁽¹←⁾"].count("ₜ₋₁⁽¹←⁾") == 4    # the backward layer's recurrence lands at t-1
-    assert "δy_T+1⁽¹←⁾" in eqs
+    assert "δy_{T+1}⁽¹←⁾" in eqs
 
 
 CONFIGS = [("lstm", {"variant": v}) for v in VARIANTS] + [

@@ -1,26 +1,24 @@
 """LaTeX: one ``align*`` block per section (amsmath only), ready to paste into a paper."""
-import re
-
+from .escape import latex_comment, markdown_text
 from .printer import latex
 from .sections import notes, sections
+from .width import math_width
 
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def escape(text):
-    """Text for a LaTeX comment or text run: special characters escaped."""
-    return "".join(_TEXT_ESCAPES.get(c, c) for c in text)
+PAPER_WIDTH = 34.0      # em: an article's text width at 10 pt, where the fragment is pasted
 
 
-def derivation_latex(d):
+def derivation_latex(d, width=PAPER_WIDTH):
+    """The sections as ``align*`` blocks under ``%`` comments; each block may break across
+    pages (``\\allowdisplaybreaks`` in a group of its own, lines of their own around the block,
+    so the paper it is pasted into is not changed), and no line is wider than ``width`` em."""
     m = d.model
-    out = [f"% symgrad derivation of {escape(m.name)}" + (f": {escape(m.title)}" if m.title else "")]
+    out = [f"% symgrad derivation of {m.name}" + (f": {latex_comment(m.title)}" if m.title else "")]
     if m.source:
-        out.append(f"% Source: {escape(m.source)}")
-    out += [f"% {escape(n)}" for n in notes(d)]
+        out.append(f"% Source: {latex_comment(m.source)}")
+    out += [f"% {latex_comment(n)}" for n in notes(d)]
     for name, eqs in sections(d):
-        out += ["", f"% {name}", broken_align([(latex(eq.lhs), latex(eq.rhs)) for eq in eqs])]
+        block = broken_align([(latex(eq.lhs), latex(eq.rhs)) for eq in eqs], width)
+        out += ["", f"% {name}", "\\begingroup\\allowdisplaybreaks", block, "\\endgroup"]
     return "\n".join(out) + "\n"
 
 
@@ -35,7 +33,8 @@ def notebook_latex(d):
 
 def notebook_markdown(d):
     """Headings and one display block per section, for notebooks that render Markdown."""
-    out = [f"**{d.model.name}**" + (f" — {d.model.title}" if d.model.title else "")]
+    title = markdown_text(d.model.title) if d.model.title else ""
+    out = [f"**{d.model.name}**" + (f" — {title}" if title else "")]
     for name, eqs in sections(d):
         body = " \\\\\n".join(f"{latex(eq.lhs)} &= {latex(eq.rhs)}" for eq in eqs)
         out.append(f"#### {name}\n$$\\begin{{aligned}}\n{body}\n\\end{{aligned}}$$")
@@ -48,53 +47,73 @@ def standalone(body):
             "\\begin{document}\n" + body + "\\end{document}\n")
 
 
-def broken_align(pairs, width=62):
-    """align* rows lhs &= rhs; a right-hand side wider than ``width`` printed characters is
-    broken before a + , − , ⊙ or ⊘, inside parentheses if it must, so no equation runs off
-    the page (\\left( … \\right) cannot break, so there they become \\bigl( … \\bigr))."""
+def broken_align(pairs, width):
+    """align* rows ``lhs &= rhs`` that fit ``width`` em: a right-hand side too wide is broken
+    before a + or −, at the top level where that suffices; a single term still too wide is
+    broken at the + and − inside its outer parentheses, and so inward. Never before ⊙, never
+    inside a script or a fraction."""
+    lhs_width = max(math_width(lhs) for lhs, _ in pairs)
+    budget = 0.9 * (width - lhs_width - 2.5)        # the = and its spacing; 10 % for the estimate
     rows = []
     for lhs, rhs in pairs:
-        lines, line = [], ""
-        pieces = _pieces(rhs, parens=True)
-        if any(_width(p) > width for p in pieces):
-            pieces = _pieces(breakable(rhs), parens=False)
-        for piece in pieces:
-            if line and _width(line + piece) > width:
-                lines.append(line)
-                line = piece.lstrip()
-            else:
-                line += piece
-        lines.append(line)
+        lines = _lines(rhs, budget)
         rows.append(" \\\\\n  &\\quad ".join([f"  {lhs} &= {lines[0]}"] + lines[1:]))
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
+def _lines(rhs, budget):
+    """The right-hand side as lines no wider than ``budget`` em, broken as shallow as possible."""
+    if math_width(rhs) <= budget:
+        return [rhs]
+    depth, tex = 0, rhs
+    while True:
+        pieces = cut(tex, depth)
+        deepest = depth >= _depth(tex)
+        if all(math_width(p) <= budget - 1 for p in pieces) or deepest:
+            break
+        depth, tex = depth + 1, breakable(rhs)
+    lines, line = [], ""
+    for piece in pieces:
+        if line and math_width(line + piece) > budget - (1 if lines else 0):
+            lines.append(line)
+            line = piece.lstrip()
+        else:
+            line += piece
+    return lines + [line]
+
+
 def breakable(tex):
-    """The same math with parentheses that may break across lines."""
+    """The same math with parentheses that may break across lines (\\left( … \\right) cannot)."""
     return tex.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
 
 
-_OPERATORS = (" + ", " - ", " \\odot ", " \\oslash ")
+_OPEN, _CLOSE = ("\\left(", "\\bigl("), ("\\right)", "\\bigr)")
 
 
-def _pieces(tex, parens):
-    """tex cut before each top-level operator; inside braces never, inside \\left( … \\right)
-    only when ``parens`` is False."""
-    pieces, depth, start, i = [], 0, 0, 0
+def cut(tex, depth):
+    """tex cut before each + and − that lies inside at most ``depth`` parentheses and inside no
+    braces (scripts, fractions, arguments)."""
+    pieces, braces, parens, start, i = [], 0, 0, 0, 0
     while i < len(tex):
-        if tex[i] == "{" or parens and tex.startswith("\\left(", i):
-            depth += 1
-        elif tex[i] == "}" or parens and tex.startswith("\\right)", i):
-            depth -= 1
-        elif depth == 0 and i > start and any(tex.startswith(op, i) for op in _OPERATORS):
+        if tex[i] == "{":
+            braces += 1
+        elif tex[i] == "}":
+            braces -= 1
+        elif tex.startswith(_OPEN, i):
+            parens += 1
+        elif tex.startswith(_CLOSE, i):
+            parens -= 1
+        elif not braces and parens <= depth and i > start and tex.startswith((" + ", " - "), i):
             pieces.append(tex[start:i])
             start = i
         i += 1
     return pieces + [tex[start:]]
 
 
-def _width(s):
-    """Roughly how many characters wide a piece of LaTeX math prints."""
-    s = re.sub(r"\\(left|right|bigl|bigr|top|quad)\b", "", s)
-    s = re.sub(r"\\[A-Za-z]+", "x", s)
-    return len(re.sub(r"[{}^_ ]", "", s))
+def _depth(tex):
+    """How deeply parentheses nest in tex."""
+    deepest = parens = 0
+    for i in range(len(tex)):
+        parens += tex.startswith(_OPEN, i) - tex.startswith(_CLOSE, i)
+        deepest = max(deepest, parens)
+    return deepest

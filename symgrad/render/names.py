@@ -4,6 +4,10 @@ Code names are identifiers; decorations are suffixes (bar, hat, tilde), a traili
 or an ``_x`` part is a subscript, Greek letters are spelled out, and a ``__tag`` part is a
 superscript for layer and direction: ``y__2b`` → y⁽²←⁾ (layer 2, backward), ``W_z__2fb``
 → W_z⁽²→←⁾ (layer 2 forward, reading the backward direction below).
+
+A subscript is one group in every renderer: unicode subscripts where every character has
+one (hₜ₊₁), a single name after ``_`` (W_z, a_T), else braces (h_{T+1}, h_{T_x+1}). In
+LaTeX a subscript word of three or more letters is upright text (d_{\\text{model}}).
 """
 import re
 import unicodedata
@@ -51,7 +55,7 @@ def text_name(name, time=None, head=False):
     subs = ",".join(s for s in (sub, time_text(time)) if s)
     if subs:  # letter subscripts stay W_z (unicode has ᵢ but no z), steps and digits go low
         plain = sub.isdigit() or not sub or (head and sub == "i")
-        stem += text_sub(subs) if plain else "_" + subs
+        stem += text_sub(subs, unicode=plain)
     stem += "^" + upper if upper else ""
     return stem + "⁽" + sup.translate(SUP) + "⁾" if sup else stem
 
@@ -62,7 +66,7 @@ def latex_name(name, time=None, head=False):
     stem = GREEK.get(stem, (None, stem))[1]
     if acc:
         stem = ACCENTS[acc][1] + "{" + stem + "}"
-    subs = [s for s in (sub, time_latex(time)) if s]
+    subs = [s for s in (_latex_word(sub), time_latex(time)) if s]
     out = stem + "_{" + ",".join(subs) + "}" if subs else stem
     tags = [upper] if upper else []
     if sup:
@@ -70,9 +74,17 @@ def latex_name(name, time=None, head=False):
     return out + "^{" + "".join(tags) + "}" if tags else out
 
 
-def text_sub(s):
-    """Unicode subscripts where every character has one, else ``_s``."""
-    return s.translate(SUB) if all(c in "0123456789+-=()aehijklmnoprstuvx" for c in s) else "_" + s
+def text_sub(s, unicode=True):
+    """Unicode subscripts where every character has one, else ``_s`` for one name, else ``_{s}``."""
+    if unicode and all(c in "0123456789+-=()aehijklmnoprstuvx" for c in s):
+        return s.translate(SUB)
+    return "_" + s if re.fullmatch(r"[A-Za-z0-9]+", s) else "_{" + s + "}"
+
+
+def _latex_word(sub):
+    """A subscript word (model, pad) upright; letters, digits and two-letter indices (W_ir) stay math."""
+    return ",".join(r"\text{" + p + "}" if re.fullmatch(r"[A-Za-z]{3,}", p) else p for p in sub.split(",")) \
+        if sub else sub
 
 
 def time_text(time):
@@ -80,4 +92,5 @@ def time_text(time):
 
 
 def time_latex(time):
-    return None if time is None else sp.sstr(time).replace(" ", "")
+    """t-1, T+1, T_{x}+1: SymPy's LaTeX of the step, without spaces."""
+    return None if time is None else sp.latex(time).replace(" ", "")

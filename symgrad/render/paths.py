@@ -42,10 +42,10 @@ def paths_renderable(d, node):
                  Text("the sum of the routes; every δ after the last step is zero", style="dim"))
 
 
-def paths_latex(d, node):
-    """The same for a derivation sheet: an itemized list and the sum."""
+def paths_latex(d, node, width):
+    """The same for a derivation sheet: an itemized list and the sum, ``width`` em wide."""
     sym, routes, total = ordered_routes(d, node)
     items = "\n".join(f"  \\item through {through if isinstance(through, str) else '$' + latex(through) + '$'}: "
                       f"${breakable(latex(term))}$" for through, term in routes)
     return (f"\\begin{{sloppypar}}\\begin{{enumerate}}\n{items}\n\\end{{enumerate}}\\end{{sloppypar}}\n"
-            + broken_align([(latex(Delta(sym)), latex(total))]) + "\n")
+            + broken_align([(latex(Delta(sym)), latex(total))], width) + "\n")

@@ -256,7 +256,7 @@ class TexPrinter(_Common, LatexPrinter):
         return r"\operatorname{stack}_{" + e.axis + r"}\left(" + self._print(e.x) + r"\right)"
 
     def _print_StepRow(self, e):
-        return r"\left(" + self._print(e.g) + r"\right)_{" + time_latex(e.time) + r",:}^{\top}"
+        return r"{\operatorname{row}_{" + time_latex(e.time) + r"}\left(" + self._print(e.g) + r"\right)}^{\top}"
 
     def _print_HeadSum(self, e):
         return r"\sum_{i} " + self.wrap(e.x, e)

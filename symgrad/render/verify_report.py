@@ -8,7 +8,8 @@ MARKS = {"right": ("✓", "bold green"), "forward": ("✓", "green"), "wrong": (
 
 
 def verify_renderable(report):
-    table = Table(title=f"symgrad verify {report.path} (model {report.model})", title_justify="left",
+    # Text, not a str: rich would read [brackets] in a file's path as markup
+    table = Table(title=Text(f"symgrad verify {report.path} (model {report.model})"), title_justify="left",
                   show_lines=True)
     table.add_column("", width=1)
     table.add_column("line", justify="right")
