@@ -107,7 +107,7 @@ def test_tau_or_T_is_the_last_step(last):
     line = rf"\nabla_{{h^{{({last})}}}} L = V^\top \nabla_{{o^{{({last})}}}} L"
     assert statuses(judge("rnn", line)) == ["right"]
     v = only(judge("rnn", line + rf" + W^\top \nabla_{{a^{{({last})}}}} L"))
-    assert v.problems == ["wrong time step: Wᵀ δa_T has δa_T where δa_T+1 belongs"]
+    assert v.problems == ["wrong time step: Wᵀ δa_T has δa_T where δa_{T+1} belongs"]
 
 
 def test_greff_writes_the_step_as_a_superscript_and_R_z_T_as_the_transpose():
