@@ -169,6 +169,8 @@ def verify(ctx, file, model_name, fmt):
     from .verify import verify_lines
     lines = read_lines(file)
     named, file_options, aliases = directives(lines)
+    if named and named.endswith(".py") and not Path(named).is_absolute():
+        named = str(Path(file).parent / named)      # a model file beside the derivation
     name = model_name or named
     if name is None:
         raise SymgradError(f"{file}: no 'model:' line; name the model with --model")

@@ -152,7 +152,7 @@ class Point:
     def step(self, time, env):
         """A time expression at the steps of ``env`` ({axis name: step}) as an int."""
         value = time.xreplace({sp.Symbol(a, integer=True): sp.Integer(k) for a, k in env.items()
-                               if isinstance(a, str)})
+                               if isinstance(a, str) and isinstance(k, int)})
         value = value.xreplace(self.sizes)
         if not value.is_Integer:
             raise NotEvaluable(f"the step {time} is not fixed here")

@@ -1,361 +1,125 @@
-"""Parsing equations written in LaTeX, as papers print them, into symgrad expressions.
+"""Reading equations written in LaTeX, as papers and books print them.
 
-    \\delta c_t = \\delta y_t \\odot o_t \\odot h'(c_t) + p_o \\odot \\delta\\bar{o}_t + \\delta c_{t+1} \\odot f_{t+1}
-    \\nabla_{h^{(t)}} L = W^\\top \\operatorname{diag}(1 - (h^{(t+1)})^2) \\nabla_{h^{(t+1)}} L + V^\\top \\nabla_{o^{(t)}} L
+    \\delta y^t = \\Delta^t + R_z^T \\delta\\bar{z}^{t+1} + R_i^T \\delta\\bar{i}^{t+1} + …
+    \\nabla_{\\mathbf{h}^{(t)}} L = \\Big(\\frac{\\partial \\mathbf{h}^{(t+1)}}{\\partial \\mathbf{h}^{(t)}}\\Big)^\\top (\\nabla_{\\mathbf{h}^{(t+1)}} L) + …
 
-Juxtaposition is the matrix product; ``\\odot`` and ``\\circ`` the Hadamard product; ``^T``,
-``^\\top``, ``^{\\top}`` the transpose; ``_t``, ``_{t+1}`` and Goodfellow's ``^{(t)}`` a step;
-``\\delta x``, ``\\nabla_{x} L`` and ``\\frac{\\partial L}{\\partial x}`` the delta of x;
-``\\sum_t`` (any range written: δ after the last step are zero) sums the product after it;
-``\\langle a, b\\rangle`` is a bᵀ; ``\\operatorname{diag}(v) A`` is v ⊙ A. Everything is parsed
-by hand, never evaluated.
+This module only turns LaTeX characters into the tokens of ``grammar.py``: spacing and
+sizing commands (``\\,``, ``\\left``, ``\\Big``, ``&``) are space; ``\\quad`` and prose in
+``\\text{…}`` end the math of a row; Unicode letters are their commands (δ is ``\\delta``).
+Unicode pasted into LaTeX (δz̄ₜ, ⁽¹←⁾) reads as in plain text (``unicode_math.py``). What
+the symbols mean is decided by ``interpret.py``. Text is parsed, never evaluated.
 """
 import re
 
-import sympy as sp
+from .grammar import STOP, Grammar, Token
+from .interpret import read_equation
+from .read_errors import ParseError
+from .unicode_math import ACCENTS, command, latin, script_run
 
-from . import algebra
-from .parse import MINUS, ParseError, Parser, Token, scan
-from .symbols import T, Delta, Seq, t
-from .tensor import Tensor
-
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+|\\[,;!:\ ]|\\quad|\\qquad|\\left|\\right|\\big|\\Big|\\bigg|&|\\\\)
-  | (?P<num>\d+(?:\.\d+)?)
-  | (?P<cmd>\\[A-Za-z]+)
-  | (?P<letter>[A-Za-zα-ωΑ-Ω])
-  | (?P<op>[=+\-−*/(){}\[\]^_,'′⊙∘ᵀ|]|\\\{|\\\})
-""", re.VERBOSE)
-
-ACCENTS = {r"\bar": "bar", r"\overline": "bar", r"\hat": "hat", r"\widehat": "hat", r"\tilde": "tilde"}
-GREEK = {r"\alpha", r"\beta", r"\gamma", r"\epsilon", r"\eta", r"\lambda", r"\mu", r"\tau", r"\ell"}
-FUNCTIONS = {r"\sigma": "sigma", r"\tanh": "tanh", r"\exp": "exp", r"\log": "log"}
-TRANSPOSES = {"T", r"\top", r"\intercal", r"\mathsf{T}", "ᵀ"}
-CONNECTIVES = {r"\rangle", r"\odot", r"\circ", r"\cdot", r"\times"}
-UNICODE = {"δ": r"\delta", "Δ": r"\Delta", "σ": r"\sigma", "ℓ": r"\ell", "γ": r"\gamma", "β": r"\beta"}
+SPACE_CMDS = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr",
+              r"\Bigl", r"\Bigr", r"\biggl", r"\biggr", r"\Biggl", r"\Biggr", r"\bigm", r"\Bigm",
+              r"\middle", r"\displaystyle", r"\textstyle", r"\scriptstyle", r"\limits",
+              r"\nolimits", r"\nonumber", r"\notag", r"\hfill", r"\phantom", r"\mkern",
+              r"\allowbreak", r"\nobreak"}
+STOP_CMDS = {r"\quad", r"\qquad", r"\forall", r"\iff", r"\implies",
+             r"\Rightarrow", r"\Longrightarrow", r"\qedhere"}
+TEXT_CMDS = {r"\text", r"\textrm", r"\mbox", r"\textnormal", r"\textit", r"\textbf", r"\mathrm"}
+PROSE = {"for", "where", "if", "and", "with", "when", "since", "all", "otherwise", "else", "s.t.",
+         "such", "i.e.", "e.g.", "because", "as", "at", "by", "using", "so", "then", "hence",
+         "is", "the", "of", "each"}
+OPS = set("=+-*/(){}[]^_,'|<>:;.!") | {"−", "′", "ᵀ"}
+_TEXT = re.compile(r"\{([^{}]*)\}")
 
 
-def _latex_token(kind, text, col):
-    """Unicode letters as their commands (δ → \\delta), − as -, ∘ as ⊙, \\{ as {."""
-    if text in UNICODE:
-        text, kind = UNICODE[text], "cmd"
-    return Token(kind, {"−": "-", "∘": "⊙", r"\{": "{", r"\}": "}"}.get(text, text), col)
+def _prose(content):
+    words = content.strip().split()
+    return len(words) > 1 or (len(words) == 1 and words[0].lower() in PROSE) or not words
 
 
-def tokenize_latex(line, where):
-    return scan(line, where, _TOKEN, _latex_token)
-
-
-class _Diag:
-    """diag(v), waiting for the matrix it multiplies: diag(v) A is v ⊙ A."""
-
-    def __init__(self, v):
-        self.v = v
-
-
-class LatexParser(Parser):
-    """The plain-text grammar with LaTeX atoms and products by juxtaposition."""
-
-    def term(self):
-        node = self.factor()
-        while True:
-            tok = self.tok
-            if tok.text in ("*", "⊙", r"\odot", r"\circ"):
-                self.i += 1
-                node = self.combine(algebra.had, node, self.unary(), tok)
-            elif tok.text in (r"\cdot", r"\times"):
-                self.i += 1
-                node = self.product(node, self.unary(), tok)
-            elif tok.text == "/":
-                self.i += 1
-                node = self.combine(algebra.had, node, algebra.epow(self.unary(), -1), tok)
-            elif self.starts_atom(tok):
-                node = self.product(node, self.factor(), tok)
-            else:
-                return node
-
-    def factor(self):
-        """The next factor; diag(v) takes the one after it at once: A diag(v) g is A (v ⊙ g)."""
-        x = self.unary()
-        if isinstance(x, _Diag):
-            tok = self.tok
-            if not self.starts_atom(tok):
-                self.error("diag(v) must multiply a matrix or a vector", tok)
-            x = self.product(x, self.factor(), tok)
-        return x
-
-    @staticmethod
-    def starts_atom(tok):
-        """Can tok begin a factor written right after another (a product by juxtaposition)?"""
-        if tok.kind in ("letter", "num") or tok.text in ("(", "{"):
-            return True
-        return tok.kind == "cmd" and tok.text not in CONNECTIVES
-
-    def product(self, a, b, tok):
-        """Juxtaposition: the matrix product, diag(v) A = v ⊙ A, a number a scalar factor."""
-        if isinstance(a, _Diag):
-            if not isinstance(b, Tensor):
-                self.error("diag(v) must multiply a matrix or a vector", tok)
-            return self.combine(algebra.had, algebra.spread(a.v, b.cols) if b.cols != 1 else a.v, b, tok)
-        if isinstance(b, _Diag):
-            self.error("diag(v) must come before what it multiplies", tok)
-        if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-            return self.combine(algebra.had, a, b, tok)
-        return self.combine(algebra.matmul, a, b, tok)
-
-    def unary(self):
-        if self.take(*MINUS):
-            return self.negate(self.unary())
-        if self.tok.text == r"\sum":
-            return self.sum()
-        return self.power()
-
-    def negate(self, x):
-        return algebra.neg(x) if isinstance(x, Tensor) else -x
-
-    def sum(self):
-        self.i += 1
-        if self.take("_"):
-            self.group_text()
-        if self.take("^"):
-            self.group_text()
-        inner = self.term()
-        return algebra.timesum(inner)
-
-    def postfix(self):
-        node = self.atom()
-        while self.tok.text in ("^", "ᵀ", "'", "′"):
-            if self.tok.text in ("'", "′"):
-                self.error("a prime belongs to a function: write h'(c_t)")
-            if self.take("ᵀ"):
-                node = algebra.transpose(node)
+def tokenize_latex(text):
+    """The grammar's tokens for a LaTeX equation; a character no reading knows is an error."""
+    tokens, i, space = [], 0, False
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace() or c in "&~":
+            i, space = i + 1, True
+            continue
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+)|\\(.)", text[i:])
+            if m is None:
+                raise ParseError("a lone backslash", i)
+            if m.group(1) is None:
+                ch = m.group(2)
+                if ch in ",;!:> \\":
+                    i, space = i + 2, True
+                    continue
+                if ch in "{}|":
+                    tokens.append(Token("op", "\\" + ch, i, space))
+                    i, space = i + 2, False
+                    continue
+                raise ParseError(f"unexpected \\{ch}", i)
+            name, end = "\\" + m.group(1), i + m.end()
+            if name in SPACE_CMDS:         # sizing, not spacing: g\left( is still g(
+                if name in (r"\left", r"\right") and text[end:end + 1] == ".":
+                    end += 1
+                i = end
                 continue
-            self.i += 1
-            sup = self.group_text()
-            node = self.superscript(node, sup)
-        return node
-
-    def superscript(self, node, sup):
-        """^T / ^\\top transposes, ^2 is an element-wise power, ^{(t)} was taken by the symbol."""
-        sup = sup.replace(" ", "")
-        if sup in TRANSPOSES:
-            return algebra.transpose(node) if isinstance(node, Tensor) else node
-        if sup.isdigit():
-            return algebra.epow(node, int(sup)) if isinstance(node, Tensor) else node ** int(sup)
-        if sup in ("-1",):
-            return algebra.epow(node, -1)
-        self.error(f"unknown superscript {sup!r}: use ^\\top, ^T or a whole-number power")
-
-    # -- atoms -------------------------------------------------------------------------------
-    def atom(self):
-        tok = self.tok
-        if tok.text in ("(", "{"):
-            self.i += 1
-            inner = self.expr()
-            self.expect(")" if tok.text == "(" else "}")
-            return inner
-        if tok.kind == "num":
-            self.i += 1
-            return sp.Rational(tok.text)
-        if tok.text == r"\langle":
-            self.i += 1
-            a = self.expr()
-            self.expect(",")
-            b = self.expr()
-            self.expect(r"\rangle")
-            return self.combine(algebra.matmul, a, algebra.transpose(b), tok)
-        if tok.text in (r"\frac",):
-            return self.fraction()
-        if tok.text == r"\nabla":
-            self.i += 1
-            self.expect("_")
-            target = self.subscript_atom()
-            self.loss_name()
-            return self.as_delta(target, tok)
-        if tok.text == r"\delta":
-            self.i += 1
-            return self.as_delta(self.symbol(self.tok), tok)
-        if tok.text in (r"\mathbf", r"\boldsymbol", r"\mathbb"):
-            self.i += 1
-            inner = self.group_text()
-            if inner.strip() == "1":
-                return sp.Integer(1)
-            return self.resolve_name(inner.strip(), None, tok)
-        if tok.text in (r"\operatorname", r"\mathrm", r"\text") or tok.text in FUNCTIONS:
-            return self.function(tok)
-        if tok.kind in ("letter", "cmd"):
-            name_tok = self.tok
-            if tok.kind == "letter" and self.peek_call():
-                return self.function(tok)
-            return self.symbol(name_tok)
-        self.error(f"expected a symbol, a number or '(', found {tok.text!r}" if tok.kind != "end"
-                   else "the line ends in the middle of an expression")
-
-    def peek_call(self):
-        j = self.i + 1
-        while self.toks[j].text in ("'", "′"):
-            j += 1
-        return self.toks[j].text == "(" and self.toks[self.i].text in self.scope.functions
-
-    def function(self, tok):
-        self.i += 1
-        name = FUNCTIONS.get(tok.text, tok.text)
-        if tok.text in (r"\operatorname", r"\mathrm", r"\text"):
-            name = self.group_text().strip()
-        prime = False
-        while self.take("'", "′"):
-            prime = True
-        if name == "diag":
-            self.expect("(")
-            v = self.expr()
-            self.expect(")")
-            return _Diag(v)
-        if self.tok.text != "(":
-            self.error(f"{name} needs its argument in parentheses")
-        self.expect("(")
-        if self.tok.text == r"\cdot":
-            self.error(f"write the argument of {name}{'′' if prime else ''} instead of ·")
-        arg = self.expr()
-        self.expect(")")
-        if name == "softmax" and not prime:
-            return algebra.softmax(arg)
-        functions = self.scope.functions
-        if name not in functions:
-            self.error(f"unknown function {name}; this model has: {', '.join(sorted(functions))}", tok)
-        return algebra.fn(name, functions[name], arg, 1 if prime else 0)
-
-    def fraction(self):
-        """\\frac{\\partial L}{\\partial x}: the delta of x."""
-        tok = self.tok
-        self.i += 1
-        self.expect("{")
-        if not self.take(r"\partial"):
-            self.error(r"only \frac{\partial L}{\partial x} is understood, as the delta of x", tok)
-        self.loss_name()
-        self.expect("}")
-        self.expect("{")
-        self.expect(r"\partial")
-        target = self.symbol(self.tok)
-        self.expect("}")
-        return self.as_delta(target, tok)
-
-    def loss_name(self):
-        tok = self.tok
-        if tok.kind in ("letter", "cmd") and tok.text in ("L", "E", r"\mathcal", r"\ell"):
-            self.i += 1
-            if tok.text == r"\mathcal":
-                self.group_text()
-            return
-        self.error("expected the loss (L) after the gradient")
-
-    def subscript_atom(self):
-        """The x in \\nabla_{x} L: a symbol with its step, braces optional."""
-        if self.take("{"):
-            target = self.symbol(self.tok)
-            self.expect("}")
-            return target
-        return self.symbol(self.tok)
-
-    def as_delta(self, target, tok):
-        if isinstance(target, Delta):
-            self.error("a delta of a delta", tok)
-        if not isinstance(target, Tensor):
-            self.error("δ needs a symbol of the model", tok)
-        return Delta(target)
-
-    def symbol(self, tok):
-        """A letter or command with accents, subscripts and a Goodfellow step superscript."""
-        if tok.text in ACCENTS:
-            self.i += 1
-            inner = self.group_text().strip().replace(" ", "")
-            base = inner.lstrip("\\") + ACCENTS[tok.text]
-        elif tok.text == r"\Delta":
-            self.i += 1
-            base = "Delta"
-        elif tok.text in GREEK or tok.kind == "letter":
-            self.i += 1
-            base = tok.text.lstrip("\\")
-        else:
-            self.error(f"unknown symbol {tok.text}", tok)
-        sub = self.group_text() if self.take("_") else None
-        time = None
-        if self.tok.text == "^" and self.toks[self.i + 1].text == "{" and self.toks[self.i + 2].text == "(":
-            self.i += 1
-            sup = self.group_text().replace(" ", "")
-            m = re.match(r"^\(([^)]*)\)(.*)$", sup)
-            time = self.step_text(m.group(1), tok)
-            rest = m.group(2)
-            node = self.resolve_name(base, sub, tok, time)
-            return algebra.transpose(node) if rest in TRANSPOSES else node
-        return self.resolve_name(base, sub, tok, time)
-
-    def resolve_name(self, base, sub, tok, time=None):
-        """The model's symbol for a base, a subscript (a step, a name part, or both) and a step."""
-        if base == "Delta":
-            step = self.step_text(sub, tok) if sub is not None else time
-            return self.resolve("Delta", step, tok)
-        parts = [p.strip() for p in (sub or "").split(",") if p.strip()]
-        step, names = time, []
-        for p in parts:
-            if _is_step(p) and (self.is_sequence(base, names) or time is None and not _is_name_part(base, p, self)):
-                step = self.step_text(p, tok)
+            if name in TEXT_CMDS:
+                g = _TEXT.match(text, _skip_space(text, end))
+                if g and name != r"\mathrm" and _prose(g.group(1)):
+                    tokens.append(Token(STOP, name, i, space))
+                    i, space = g.end(), True
+                    continue
+            if name in STOP_CMDS:
+                tokens.append(Token(STOP, name, i, space))
             else:
-                names.append(p.replace("\\", ""))
-        name = self.scope.alias(base, names)
-        if name is None:
-            self.error(f"unknown symbol {base}{'_' + '_'.join(names) if names else ''}", tok)
-        return self.resolve(name, step, tok)
-
-    def is_sequence(self, base, names):
-        name = self.scope.alias(base, names)
-        return name is not None and isinstance(self.scope.declared.get(name), Seq)
-
-    def step_text(self, text, tok):
-        text = text.replace(" ", "")
-        m = re.match(r"^(t|T|\d+)(?:([+\-])(\d+))?$", text)
-        if not m:
-            self.error(f"a step is t, t+1, t-1, a number, T or T+1, not {text!r}", tok)
-        base = t if m.group(1) == "t" else T if m.group(1) == "T" else sp.Integer(int(m.group(1)))
-        if m.group(2):
-            base = base + int(m.group(3)) if m.group(2) == "+" else base - int(m.group(3))
-        return base
-
-    def group_text(self):
-        """The raw text of {…} (nested braces kept) or of the single token after _ or ^."""
-        if self.take("{"):
-            depth, out = 1, []
-            while True:
-                tok = self.tok
-                if tok.kind == "end":
-                    self.error("an unclosed {")
-                self.i += 1
-                if tok.text == "{":
-                    depth += 1
-                elif tok.text == "}":
-                    depth -= 1
-                    if depth == 0:
-                        return "".join(out)
-                out.append(tok.text if tok.kind != "cmd" else tok.text + " ")
-        tok = self.tok
-        if tok.kind == "end":
-            self.error("a subscript or superscript is missing")
-        self.i += 1
-        return tok.text
+                tokens.append(Token("cmd", name, i, space))
+            i, space = end, False
+            continue
+        m = re.match(r"\d+(?:\.\d+)?", text[i:])
+        if m:
+            tokens.append(Token("num", m.group(), i, space))
+            i, space = i + m.end(), False
+            continue
+        run = script_run(text, i)              # pasted Unicode: ₜ₋₁, ⁽¹←⁾, z̄, ī
+        if run:
+            inner = [Token(t.kind, t.text, i) for t in tokenize_latex(run[1])[:-1]]
+            tokens += [Token("op", run[0], i, space), Token("op", "{", i)] + inner + [Token("op", "}", i)]
+            i, space = run[2], False
+            continue
+        letter = latin(c)
+        if c in ACCENTS and tokens and tokens[-1].kind == "letter":
+            base = tokens.pop()
+            tokens += [Token("cmd", ACCENTS[c], base.index, base.space), Token("op", "{", base.index),
+                       base, Token("op", "}", base.index)]
+        elif letter and letter[1]:
+            tokens += [Token("cmd", letter[1], i, space), Token("op", "{", i),
+                       Token("letter", letter[0], i), Token("op", "}", i)]
+        elif letter:
+            tokens.append(Token("letter", c, i, space))
+        elif command(c):
+            tokens.append(Token("cmd", command(c), i, space))
+        elif c in OPS:
+            tokens.append(Token("op", {"−": "-", "′": "'"}.get(c, c), i, space))
+        else:
+            raise ParseError(f"unexpected character {c!r}", i)
+        i, space = i + 1, False
+    tokens.append(Token("end", "", n, space))
+    return tokens
 
 
-def _is_step(text):
-    return re.match(r"^(t|T|\d+)([+\-]\d+)?$", text.replace(" ", "")) is not None
+def _skip_space(text, i):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
 
 
-def _is_name_part(base, part, parser):
-    return parser.scope.alias(base, [part]) is not None and parser.scope.alias(base, []) is None
+def read_chain(text):
+    """The syntax tree of each side of a LaTeX equation (a ParseError for a side that fails)."""
+    return Grammar(tokenize_latex(text)).chain()
 
 
 def parse_latex_equation(line, scope, where="<text>:1"):
-    """(lhs, rhs) of one LaTeX equation line."""
-    parser = LatexParser(tokenize_latex(line, where), scope, where)
-    lhs, rhs = parser.equation()
-    if isinstance(rhs, _Diag) or not isinstance(rhs, Tensor):
-        raise ParseError(f"{where}:1: the right-hand side is not an expression of the model")
-    return lhs, rhs
-
+    """(lhs, rhs) of one LaTeX backward equation line; ``where`` is "file:line" for errors."""
+    return read_equation(read_chain(line), scope, where)

@@ -1,18 +1,24 @@
-"""Greff et al.'s published LSTM backward equations, transcribed in
-symgrad/derivations/published/, against the derivation: term for term where the paper
-is exact, and a shifted sum without the initial-state term where it is not."""
+"""The published derivations in symgrad/derivations/published/ against the derivation:
+Greff et al.'s LSTM equations (plain-text transcription, and the paper's own notation) term
+for term where the paper is exact, a shifted sum without the initial-state term where it is
+not; Goodfellow et al.'s BPTT equations 10.17–10.28 in the book's own notation."""
+import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import symgrad
 from symgrad.algebra import ckey, rebuild, timesum
 from symgrad.check import example, rel_err
+from symgrad.cli import main
 from symgrad.derive import Equation
 from symgrad.ops import TimeSum
-from symgrad.parse import Scope, read_equations, read_header
+from symgrad.hand import directives, read
+from symgrad.render.printer import text
 from symgrad.references import lstm as lstm_reference
 from symgrad.symbols import shift
 
@@ -23,10 +29,11 @@ SHIFTED = {"R_z", "R_i", "R_f", "R_o", "p_i", "p_f"}
 
 @pytest.fixture(scope="module")
 def greff():
-    name, options = read_header(GREFF)
+    lines = GREFF.read_text(encoding="utf-8").splitlines()
+    name, options, _ = directives(lines)
     assert (name, options) == ("lstm", [])
     d = symgrad.derive(symgrad.model(name))
-    published = {str(lhs): rhs for _, _, lhs, rhs in read_equations(GREFF, Scope(d))}
+    published = {text(eq.lhs): eq.forms[0].expr for eq in read(lines, d, str(GREFF))}
     derived = {str(eq.lhs): eq.rhs for eq in d.backward}
     return d, published, derived
 
@@ -80,3 +87,62 @@ def test_paper_gradients_miss_the_initial_state_term_otherwise(greff):
     ours, reference = _published_gradients(greff, y0_c0_zero=False)
     wrong = {k for k in reference if rel_err(ours[k], reference[k]) > 1e-6}
     assert wrong == SHIFTED
+
+
+# -- the sources in their own notation (issue 11) --------------------------------------------------
+
+PUBLISHED = GREFF.parent
+
+
+def _verify(path):
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def test_greff_as_printed_in_the_papers_own_notation():
+    """Superscript steps, steps 0…T, ⋆ templates. Wrong where the paper is: its δy line prints
+    the gate deltas without bars, and its recurrent and peephole sums miss the first step."""
+    code, report = _verify(PUBLISHED / "greff2017_lstm.tex")
+    assert code == 1 and report["model"] == "lstm"
+    wrong = {e["lhs"]: e["problems"] for e in report["equations"] if e["status"] == "wrong"}
+    assert report["counts"]["right"] == 15 and set(wrong) == {"δyₜ"} | {"δ" + n for n in SHIFTED}
+    assert wrong["δyₜ"] == [f"wrong symbol: R_{g}ᵀ δ{g}ₜ₊₁ has {g}ₜ₊₁ where {g}\u0304ₜ₊₁ belongs"
+                            .replace("i\u0304", "ī").replace("o\u0304", "ō") for g in "zifo"]
+    for name in SHIFTED:
+        (problem,) = wrong["δ" + name]
+        assert problem.startswith("the sum is shifted by +1 step") and problem.endswith(
+            "without the term of the first step (1), where the initial state enters")
+    assert report["not_checked"] == ["δy₀", "δc₀"]
+
+
+def test_greff_with_the_bars_the_paper_means_is_right(tmp_path):
+    text = (PUBLISHED / "greff2017_lstm.tex").read_text(encoding="utf-8")
+    for gate in "zifo":
+        text = text.replace(rf"\delta {gate}^{{t+1}}", rf"\delta \bar{{{gate}}}^{{t+1}}")
+    path = tmp_path / "greff.tex"
+    path.write_text(text, encoding="utf-8")
+    code, report = _verify(path)
+    assert {e["lhs"] for e in report["equations"] if e["status"] == "wrong"} == {"δ" + n for n in SHIFTED}
+
+
+def test_greff_is_verified_quickly():
+    start = time.perf_counter()
+    _verify(PUBLISHED / "greff2017_lstm.tex")
+    assert time.perf_counter() - start < 10
+
+
+def test_goodfellow_10_17_to_10_28_in_the_books_own_notation():
+    """Every form right, chain-rule forms and the entry-wise 10.18 included, but 10.21 as
+    printed: matrix · vector · matrix."""
+    code, report = _verify(PUBLISHED / "goodfellow2016_rnn.tex")
+    assert code == 1 and report["counts"]["right"] == 16 and report["counts"]["wrong"] == 1
+    (wrong,) = [e for e in report["equations"] if e["status"] == "wrong"]
+    assert wrong["lhs"] == "δhₜ" and wrong["form"].startswith(r"\MW^\top (\nabla_{\Vh^{(t+1)}} L)")
+    assert wrong["problems"] == ["shape: the factors do not chain: Wᵀ (n×n) · δhₜ₊₁ (n×1) · "
+                                 "diag(1 − hₜ₊₁ ⊙ hₜ₊₁) (n×n)"]
+    forms = {}
+    for e in report["equations"]:
+        forms.setdefault(e["lhs"], []).append(e["status"])
+    assert forms == {"δℓₜ": ["right"], "δoₜ": ["right"] * 3, "δh_T": ["right"],
+                     "δhₜ": ["right", "wrong"], "δc": ["right"] * 2, "δb": ["right"] * 2,
+                     "δV": ["right"] * 2, "δW": ["right"] * 2, "δU": ["right"] * 2}

@@ -1,0 +1,127 @@
+"""Reading a hand derivation (issue 9, the reading half): every line gets its own reading;
+a bad line is one unreadable equation with its column, never the end of the file; a whole
+LaTeX document is read for its math only; deep or huge input is a clean error or a linear
+read, never a RecursionError or a hang."""
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+import symgrad
+from symgrad.cli import main
+from symgrad.hand import read
+from symgrad.symbols import Seq
+
+RNN = symgrad.derive(symgrad.model("rnn"))
+
+DOCUMENT = r"""\documentclass{article}
+\usepackage{amsmath,bm}
+\newcommand{\Vh}{\bm{h}}
+\newcommand{\Vo}{\bm{o}}
+\DeclareMathOperator{\diag}{diag}
+% model: rnn
+\title{Back-propagation through time}
+\begin{document}
+\maketitle
+\section{The gradients}
+For all $i, t$, the gradient on the outputs at time step $t$ is
+\begin{equation}
+  \nabla_{\Vo^{(t)}} L = \hat{\bm{y}}^{(t)} - \bm{y}^{(t)} .
+\end{equation}
+At the last step $\tau$ we have $\nabla_{\Vh^{(\tau)}} L = \bm{V}^\top \nabla_{\Vo^{(\tau)}} L$, and we
+iterate backwards from $t = \tau - 1$ down to $t = 1$:
+\begin{align}
+  \nabla_{\Vh^{(t)}} L &= \bm{W}^\top \diag\left(1 - \left(\Vh^{(t+1)}\right)^2\right) (\nabla_{\Vh^{(t+1)}} L) \nonumber \\
+     &\quad + \bm{V}^\top (\nabla_{\Vo^{(t)}} L) , \label{eq:dh}
+\end{align}
+where $\diag(1 - (\Vh^{(t+1)})^2)$ is a diagonal matrix. The biases follow:
+\[ \nabla_{\bm{c}} L = \sum_t \nabla_{\Vo^{(t)}} L \]
+$$\nabla_{\bm{V}} L = \sum_t (\nabla_{\Vo^{(t)}} L)\, \Vh^{(t)^\top}$$
+\end{document}
+"""
+
+
+def test_a_latex_document_is_read_for_its_math_only(tmp_path):
+    path = tmp_path / "paper.tex"
+    path.write_text(DOCUMENT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    assert [(e["line"], e["lhs"], e["status"]) for e in report["equations"]] == [
+        (13, "δoₜ", "right"), (15, "δh_T", "right"), (18, "δhₜ", "right"),
+        (22, "δc", "right"), (23, "δV", "right")]
+
+
+def test_one_bad_line_never_hides_the_others():
+    lines = ["model: rnn",
+             "dh[t] = V.T @ do[t] + W.T @ (da[t+1]",
+             r"\delta a_t = \delta h_t \odot (1 - h_t \odot h_t)",
+             "dx[t] = U.T @ da[t] ?",
+             "h[t] = tanh(a[t])",
+             r"D = \operatorname{rowsum}(h_t)"]
+    eqs = read(lines, RNN, "hand.txt")
+    assert [(e.line, e.kind) for e in eqs] == [(2, "backward"), (3, "backward"), (4, "unreadable"),
+                                              (5, "forward"), (6, "definition")]
+    (form,) = eqs[0].forms           # the left-hand side reads, so only this form is unreadable
+    assert (form.col, form.error) == (37, "expected ')', found the end of the line (to close the '(')")
+    assert (eqs[2].col, eqs[2].error) == (21, "21: unexpected character '?'")
+    assert isinstance(eqs[3].lhs, Seq) and eqs[3].lhs.name == "h" and eqs[3].lhs_text == "hₜ"
+
+
+def test_a_product_that_does_not_chain_is_a_form_with_its_shapes():
+    (eq,) = read([r"\nabla_{h^{(t)}} L = W^\top (\nabla_{h^{(t+1)}} L) \operatorname{diag}(1 - (h^{(t+1)})^2)"],
+                 RNN, "hand.tex")
+    (form,) = eq.forms
+    assert eq.kind == "backward" and form.expr is None and form.error is None
+    assert form.problem == "the factors do not chain: Wᵀ (n×n) · δhₜ₊₁ (n×1) · diag(1 − hₜ₊₁ ⊙ hₜ₊₁) (n×n)"
+
+
+def test_ones_is_a_vector_sized_by_its_context_never_the_number_one():
+    (eq,) = read([r"\delta a_t = \delta h_t \odot (\mathbf{1} - h_t \odot h_t)"], RNN, "hand.tex")
+    assert str(eq.forms[0].expr) == "δhₜ ⊙ (1 − hₜ ⊙ hₜ)" and eq.forms[0].expr.shape == RNN.deltas[2].lhs.shape
+    (eq,) = read([r"\delta c = \sum_t \delta o_t \mathbf{1}^\top \mathbf{1}"], RNN, "hand.tex")
+    assert eq.forms[0].problem is None and eq.forms[0].expr.shape == (RNN.model.declared["c"].shape)
+
+
+def test_equation_wrapped_with_an_open_bracket_is_one_equation():
+    eqs = read(["model: rnn", "dh[t] = V.T @ do[t] + W.T @ (da[t+1]", "  + 0 * da[t+1])"], RNN, "hand.txt")
+    assert [(e.kind, len(e.forms)) for e in eqs] == [("backward", 1)]
+
+
+@pytest.mark.parametrize("opening, closing", [("(", ")"), (r"\left(", r"\right)"), ("{", "}"),
+                                              (r"\sqrt{", "}"), ("-", ""), (r"W^{T", "}")])
+def test_500_levels_of_nesting_are_a_clean_error(opening, closing):
+    line = r"\delta h_t = " + opening * 500 + r"W^\top \delta a_{t+1}" + closing * 500
+    start = time.perf_counter()
+    (eq,) = read([line], RNN, "deep.tex")
+    assert time.perf_counter() - start < 2
+    messages = [eq.error or ""] + [f.error or f.problem or "" for f in eq.forms]
+    assert any("nested too deeply" in m or "matrix power" in m for m in messages), messages
+
+
+def test_a_macro_that_expands_itself_stops():
+    (eq,) = read([r"\newcommand{\a}{\a x}", r"\delta h_t = \a"], RNN, "loop.tex")
+    assert eq.kind == "unreadable" and eq.error == "14: macro \\a expands without end"
+
+
+def _document(equations):
+    """A LaTeX document of 10 lines per equation: one display equation, nine lines of prose."""
+    lines = [r"\documentclass{article}", "% model: rnn", r"\begin{document}"]
+    for k in range(equations):
+        lines.append(r"\begin{equation} \delta h_t = V^\top \delta o_t + W^\top \delta a_{t+1} \end{equation}"
+                     if k % 2 else r"\[ \delta a_t = \delta h_t \odot (1 - h_t \odot h_t) \]")
+        lines += [f"Paragraph {k}: the step $t$ runs from $1$ to $\\tau$, the state has $n$ entries,"] * 9
+    return lines + [r"\end{document}"]
+
+
+def test_a_10000_line_file_is_read_in_linear_time():
+    small, large = _document(100), _document(1000)
+    assert len(large) > 10000
+    start = time.perf_counter()
+    assert len(read(small, RNN, "small.tex")) == 100
+    middle = time.perf_counter()
+    assert len(read(large, RNN, "large.tex")) == 1000
+    end = time.perf_counter()
+    ratio = (end - middle) / (middle - start)
+    assert ratio < 20, f"ten times the file took {ratio:.1f} times as long"
