@@ -24,7 +24,8 @@ from .derive import name_nodes
 from .diagnose import diagnose, vagueness
 from .arithmetic import Field
 from .identity import NotEvaluable, Point, failure_bound
-from .ops import HeadSum, Scale, Stack, StepRow, TimeSum
+from .errors import SymgradError
+from .ops import HeadSum, Jacobian, Scale, Stack, StepRow, TimeSum
 from .render.printer import text
 from .symbols import Delta, Seq, Sym, Zero, at_time, step_variable
 from .tensor import Tensor
@@ -133,6 +134,8 @@ class Verifier:
         return self._targets[lhs]
 
     def _target(self, lhs):
+        if isinstance(lhs, Jacobian):       # ∂hₜ/∂hₜ₋₁ = …: the Jacobian, evaluated as the deltas see it
+            return lhs, lambda: self._jacobian_text(lhs)
         if not isinstance(lhs, Delta):
             return f"{text(lhs)} is not a delta or gradient"
         var = lhs.var
@@ -153,9 +156,24 @@ class Verifier:
                 return eq.rhs, lambda: str(eq)
             return Zero(*lhs.shape), lambda: f"{text(lhs)} = 0 (after the last step or before the first)"
         eq = self.statics.get(var.name)
+        if eq is None and var.name in self.d.inlined:          # layer norm's δX̂: inlined, not printed
+            rhs = self.d.inlined[var.name]
+            return rhs, lambda: f"{text(lhs)} = {text(rhs)}"
         if eq is None:
             return f"{text(lhs)} is not a gradient of the model {self.model.name}"
         return eq.rhs, lambda: str(eq)
+
+    def _jacobian_text(self, lhs):
+        """The derived one-step Jacobian as symgrad prints it, at the steps the hand names."""
+        from .jacobian import jacobians
+        try:
+            block = jacobians(self.model, lhs.of.name, lhs.wrt.name, self.d.style).block(
+                lhs.of.name, lhs.wrt.name)
+        except (SymgradError, KeyError):
+            return ""
+        shift = {block.of.axis: lhs.of.time} if isinstance(lhs.of, Seq) else {}
+        total = block.total.xreplace(shift)
+        return f"{text(lhs)} = {text(total)}"
 
     def moved(self, lhs, rhs):
         """The equation to evaluate: one at fixed steps far from the start is moved down to
@@ -168,7 +186,7 @@ class Verifier:
     def envs(self, lhs):
         """The steps (and heads) at which an equation with this left-hand side is checked: every
         step at which its left-hand side lies inside the sequence, every head."""
-        var = lhs.var if isinstance(lhs, Delta) else lhs
+        var = lhs.var if isinstance(lhs, Delta) else lhs.of if isinstance(lhs, Jacobian) else lhs
         envs = [{}]
         if isinstance(var, Seq) and var.axis in var.time.free_symbols:
             n = self.lengths[var.axis_name]
@@ -475,6 +493,7 @@ def _judge(verifier, eq):
         else:
             verdict = verifier.check(eq.line, eq.source, eq.lhs, form.expr, form.col, form.notes)
         verdict.form = form.text if len(eq.forms) > 1 else ""
+        verdict.line = form.line or eq.line
         out.append(verdict)
     return out
 

@@ -13,6 +13,7 @@ import symgrad
 from symgrad.arithmetic import Reals
 from symgrad.cli import main
 from symgrad.render.printer import text
+from symgrad.symbols import Sym
 from symgrad.verify import Verifier, verify_lines
 
 from mutations import KINDS, equation_mutations
@@ -219,3 +220,30 @@ def test_the_json_report_names_its_fields(tmp_path):
         assert {"line", "source", "status", "lhs", "problems", "expected"} <= set(entry)
         assert isinstance(entry["problems"], list)
     assert [e["status"] for e in report["equations"]] == ["wrong", "right", "unreadable"]
+
+
+@pytest.mark.parametrize("name, options", [("rnn", {}), ("lstm", {}), ("lstm", {"variant": "FGR"}),
+                                           ("lstm", {"variant": "CIFG"}), ("gru", {}),
+                                           ("gru", {"variant": "cudnn"})])
+def test_every_printed_jacobian_block_is_judged_right_and_a_transposed_one_wrong(name, options):
+    """The Jacobians symgrad prints (read off the VJP as matrices, route by route) against the
+    judge's own (the pullback of each unit vector through the step's equations)."""
+    model = symgrad.model(name, **options)
+    d = symgrad.derive(model)
+    verifier = Verifier(d)
+    blocks = symgrad.jacobians(model).blocks
+    assert blocks
+    for block in blocks:
+        assert verifier.check(0, "", block.lhs, block.total).status == "right", str(block.lhs)
+    square = [b for b in blocks if b.of.rows == b.wrt.rows          # through a recurrent matrix,
+              and any(p.role == "param" and p.rows == p.cols != 1 for p in b.total.atoms(Sym))]
+    wrong = verifier.check(0, "", square[0].lhs, symgrad.algebra.transpose(square[0].total))
+    assert wrong.status == "wrong" and wrong.expected.startswith(text(square[0].lhs) + " = ")
+
+
+def test_an_inlined_delta_of_a_node_without_steps_has_a_target():
+    """Layer norm's δX̂ is inlined, never printed, yet a hand derivation may give it."""
+    d = symgrad.derive(symgrad.model("layernorm"))
+    verifier = Verifier(d)
+    lhs = symgrad.symbols.Delta(d.model.declared["Xhat"])
+    assert verifier.check(0, "", lhs, d.inlined["Xhat"]).status == "right"
