@@ -31,12 +31,16 @@ GREEK = {r"\alpha", r"\beta", r"\gamma", r"\epsilon", r"\varepsilon", r"\eta", r
          r"\Omega", r"\Phi", r"\Theta", r"\Lambda", r"\Gamma", r"\iota", r"\upsilon", r"\star"}
 FUNCTION_CMDS = {r"\tanh": "tanh", r"\exp": "exp", r"\log": "log", r"\ln": "log",
                  r"\max": "max", r"\min": "min"}
-CLOSERS = {"(": ")", "{": "}", "[": "]", r"\{": r"\}"}
+CLOSERS = {"(": ")", "{": "}", "[": "]", r"\{": r"\}", r"\llbracket": r"\rrbracket"}
+CONDITIONS = {"=": "=", r"\neq": "≠", r"\ne": "≠", "<": "<", ">": ">", r"\le": "≤", r"\leq": "≤",
+              r"\leqslant": "≤", r"\ge": "≥", r"\geq": "≥", r"\geqslant": "≥"}
+MODULO = {"mod", r"\bmod", r"\mod"}
+MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "smallmatrix", "array"}
 STOP = "stop"        # the kind of token that ends the math of a row (\quad, \text{for all t})
 NOT_ATOMS = set(PRODUCT_OPS) | RELATIONS | {
     r"\rangle", r"\top", r"\intercal", r"\to", r"\rightarrow", r"\leftarrow", r"\le", r"\leq",
     r"\ge", r"\geq", r"\neq", r"\approx", r"\propto", r"\in", r"\dots", r"\ldots", r"\cdots",
-    r"\mid", r"\prime"}
+    r"\mid", r"\prime", r"\rrbracket"}
 
 
 @dataclass(frozen=True)
@@ -120,16 +124,17 @@ class Grammar:
     # -- equations ------------------------------------------------------------------------------
     def chain(self):
         """The sides of an equation, split at top-level relations and each parsed alone; the
-        math stops at a \\quad or a phrase of prose (``\\text{for all } t``)."""
+        math stops at a \\quad, a phrase of prose (``\\text{for all } t``) or a comma after
+        the first relation."""
         cuts, depth, end = [], 0, len(self.toks) - 1
         relation = "="
         for k, tok in enumerate(self.toks[:-1]):
-            if tok.kind == "op" and tok.text in CLOSERS or tok.text == r"\langle":
+            if _opens(tok) or tok.text == r"\langle":
                 depth += 1
-            elif tok.kind == "op" and tok.text in CLOSERS.values() or tok.text == r"\rangle":
+            elif _closes(tok) or tok.text == r"\rangle":
                 depth -= 1
-            elif tok.kind == STOP and depth <= 0:
-                end = k
+            elif tok.kind == STOP and depth <= 0 or depth == 0 and cuts and tok.text == ",":
+                end = k          # \quad, prose, or a clause after a comma (", sₜ = (cₜ, yₜ)")
                 break
             elif depth == 0 and (tok.text in RELATIONS and not (tok.text == "=" and k and
                                                                   self.toks[k - 1].text == ":")):
@@ -194,7 +199,8 @@ class Grammar:
         return mt.Sum(start.index, tuple(terms))
 
     def term(self):
-        """A product chain; a lone differential is returned as is (a fraction may want it)."""
+        """A product chain; a lone differential is returned as is (a fraction may want it), and
+        a differential over another is a derivative wherever it stands (∂yₜ/∂cₜ ∂cₜ/∂cₜ₋₁)."""
         start = self.tok
         factors = [(None, self.factor())]
         while True:
@@ -206,14 +212,14 @@ class Grammar:
                 if op == "div" and isinstance(prev, _Differential) and isinstance(right, _Differential):
                     factors[-1] = (factors[-1][0], mt.Deriv(prev.pos, prev.x, right.x))
                     continue
-                factors.append((op, self.settle(right)))
+                factors.append((op, right))
             elif self.starts_atom(tok):
-                factors.append(("juxt", self.settle(self.factor())))
+                factors.append(("juxt", self.factor()))
             else:
                 break
         if len(factors) == 1:
             return factors[0][1]
-        return mt.Product(start.index, ((None, self.settle(factors[0][1])),) + tuple(factors[1:]))
+        return mt.Product(start.index, tuple((op, self.settle(f)) for op, f in factors))
 
     def factor(self):
         tok = self.tok
@@ -222,21 +228,24 @@ class Grammar:
             return mt.Neg(tok.index, self.settle(self.nested(self.factor)))
         if tok.text in (r"\sum", r"\prod", "Σ"):
             return self.sigma()
+        if tok.text == r"\begin":
+            return self.block_matrix()
         return self.postfix()
 
     def starts_atom(self, tok):
         """Can tok begin a factor written right after another (a product by juxtaposition)?"""
         if tok.kind in ("letter", "word", "num"):
             return True
+        if tok is self.tok and self.condition_end(self.i) is not None:
+            return True                                   # Vᵀ δo [t = T]
         if tok.kind == "op":
             return tok.text in ("(", "{", r"\{")
         return tok.kind == "cmd" and tok.text not in NOT_ATOMS
 
     def sigma(self):
-        """Σ_{t=1}^{T} body, Σ_t body, sum_t(body): the body is the rest of the product."""
+        """Σ_{t=1}^{T} body, Σ_t body, sum_t(body): the body is the rest of the product; ∏ the
+        same (read, never evaluated)."""
         tok = self.tok
-        if tok.text == r"\prod":
-            self.error("a product over an index (∏) is not understood")
         self.i += 1
         index, lower, upper = "", None, None
         for _ in range(2):
@@ -246,6 +255,8 @@ class Grammar:
                 script = self.script()
                 upper = script.parts[0] if script.parts else None
         body = self.settle(self.nested(self.term))
+        if tok.text in (r"\prod", "∏"):
+            return mt.StepProduct(tok.index)
         return mt.Sigma(tok.index, index, lower, upper, body)
 
     # -- postfix: scripts, primes, transposes ---------------------------------------------------
@@ -270,26 +281,125 @@ class Grammar:
                     else mt.Power(tok.index, node, script)
             elif tok.text == "_":
                 self.i += 1
+                start = self.i
                 script = self.script()
                 if isinstance(node, mt.Name) and node.sub is None:
                     node = _replace(node, sub=script)
                 elif isinstance(node, mt.Ones):
-                    node = self.indicator(node, script)
+                    node = self.indicator(node, script, self.toks[start:self.i])
                 else:
                     node = mt.Entry(tok.index, node, script)
             elif tok.text == "[" and isinstance(node, mt.Name) and node.step is None and not tok.space:
                 self.i += 1
                 node = _replace(node, step=self.bracket_step(tok))
+            elif isinstance(node, mt.Ones) and self.condition_end(self.i) is not None:
+                node = self.iverson()                     # 𝟙[t = T], \mathbb{1}\{t = T\}
             else:
                 return node
 
-    def indicator(self, ones, script):
+    def indicator(self, ones, script, tokens):
+        """1_{i=y} (the one-hot class), or 1_{t=T} (Iverson's bracket of a step): the reader
+        decides which, by whether the index is a step."""
         parts = script.parts
         if len(parts) == 1 and isinstance(parts[0].tree, tuple):
-            return mt.Indicator(ones.pos, _index_name(parts[0].tree[1], script), parts[0].tree[2])
+            if tokens and tokens[0].text == "{":
+                tokens = tokens[1:-1]
+            try:
+                condition = _condition(tokens, script.pos)
+            except ParseError:
+                condition = None
+            return mt.Indicator(ones.pos, _index_name(parts[0].tree[1], script), parts[0].tree[2],
+                                condition)
         if len(parts) == 2 and parts[1].tree is not None and not isinstance(parts[1].tree, tuple):
             return mt.Indicator(ones.pos, parts[0].raw, parts[1].tree)
         raise ParseError("write the indicator as 1_{i=y} or 1_{i,y}", script.pos)
+
+    # -- Iverson's bracket and other brackets that are no grouping ------------------------------
+    def condition_end(self, j):
+        """Where the bracket opening at j closes, if it holds a condition, a relation at its top
+        level ([t = T], [[t = T]], ⟦t = T⟧, and (t = T) or \\{t = T\\} after 𝟙); else None."""
+        double = self.at(j).text == "[" and self.at(j + 1).text == "["
+        return self.bracket_holding(j, CONDITIONS, 2 if double else 1)
+
+    def bracket_holding(self, j, texts, inner=1):
+        """Where the bracket opening at j closes, if one of ``texts`` stands in it at depth
+        ``inner``; else None."""
+        if not _opens(self.at(j)):
+            return None
+        depth, found = 0, False
+        while self.at(j).kind != "end":
+            tok = self.at(j)
+            if _opens(tok):
+                depth += 1
+            elif _closes(tok):
+                depth -= 1
+                if depth <= 0:
+                    return j if found else None
+            elif depth == inner and tok.text in texts:
+                found = True
+            j += 1
+        return None
+
+    def iverson(self):
+        """[P], [[P]] (LaTeX's [\\![P]\\!]), ⟦P⟧: the condition P, read at its relation."""
+        opening = self.tok
+        end = self.condition_end(self.i)
+        double = opening.text == "[" and self.at(self.i + 1).text == "["
+        if double and self.at(end - 1).text != "]":
+            self.error("a double bracket [[P]] closes with ]]", opening)
+        tokens = self.toks[self.i + 1 + double:end - double]
+        self.i = end + 1
+        return _condition(tokens, opening.index)
+
+    def kronecker(self, tok):
+        """δ_{tT}, δ_{t,T}: Kronecker's delta of two steps, [t = T]."""
+        self.i += 1
+        start = self.i
+        script = self.script()
+        parts = script.parts
+        if len(parts) == 2:
+            sides = [p.raw for p in parts]
+        else:
+            inner = [t for t in self.toks[start:self.i] if t.text not in ("{", "}")]
+            if len(inner) != 2:
+                raise ParseError("δ needs the name of what it is the delta of, as δx; Kronecker's "
+                                 "delta of two steps is δ_{tT} or δ_{t,T}", tok.index)
+            sides = [t.text for t in inner]
+        return mt.Iverson(tok.index, mt.StepTerm(sides[0], None, script.pos), "=",
+                          mt.StepTerm(sides[1], None, script.pos), kronecker=True)
+
+    def block_matrix(self):
+        """\\begin{pmatrix} … \\end{pmatrix} (or bmatrix, array, …), [A B; C D]: a block
+        matrix, skipped whole."""
+        tok = self.tok
+        if tok.text == "[":
+            self.i = self.bracket_holding(self.i, {";"}) + 1
+            return mt.Block(tok.index)
+        env = self.environment(self.i + 1)
+        if env not in MATRIX_ENVS:
+            self.error(f"\\begin{{{env}}} inside an equation is not understood")
+        depth = 0
+        while self.tok.kind != "end":
+            if self.tok.text in (r"\begin", r"\end"):
+                depth += 1 if self.tok.text == r"\begin" else -1
+                self.i += 1
+                self.skip_group()
+                if depth == 0:
+                    return mt.Block(tok.index)
+                continue
+            self.i += 1
+        self.error(f"\\begin{{{env}}} without its \\end", tok)
+
+    def environment(self, j):
+        """The name in the {…} group at j (\\begin{pmatrix} → pmatrix)."""
+        if self.at(j).text != "{":
+            self.error("\\begin needs {name}")
+        name = []
+        j += 1
+        while self.at(j).text != "}" and self.at(j).kind != "end":
+            name.append(self.at(j).text)
+            j += 1
+        return "".join(name)
 
     def bracket_step(self, opening):
         start, depth = self.i, 0
@@ -334,7 +444,11 @@ class Grammar:
     # -- atoms ----------------------------------------------------------------------------------
     def atom(self):
         tok = self.tok
-        if tok.kind == "op" and tok.text in CLOSERS:
+        if self.condition_end(self.i) is not None:
+            return self.iverson()
+        if tok.text == "[" and self.bracket_holding(self.i, {";"}) is not None:
+            return self.block_matrix()
+        if _opens(tok):
             self.i += 1
             inner = self.settle(self.expr())
             self.expect(CLOSERS[tok.text], tok)
@@ -462,7 +576,9 @@ class Grammar:
         text = tok.text
         if text == r"\delta":
             self.i += 1
-            if self.tok.text in ("_", "^"):
+            if self.tok.text == "_":
+                return self.kronecker(tok)
+            if self.tok.text == "^":
                 self.error("δ needs the name of what it is the delta of, as δx")
             return mt.Deriv(tok.index, None, self.target())
         if text == r"\Delta":
@@ -588,6 +704,59 @@ class Grammar:
                 self.error(f"{name} needs an argument")
             arg = self.settle(self.nested(self.postfix))
         return mt.Apply(tok.index, ("?" if maybe else "") + name, arg, order, power, sub)
+
+
+def _opens(tok):
+    return tok.kind == "op" and tok.text in CLOSERS or tok.text == r"\llbracket"
+
+
+def _closes(tok):
+    return tok.kind == "op" and tok.text in CLOSERS.values() or tok.text == r"\rrbracket"
+
+
+def _condition(tokens, pos):
+    """Iverson's bracket of the condition in ``tokens``: its two sides, split at its relation
+    (``==`` is ``=``, as code writes it)."""
+    depth, at, width = 0, None, 1
+    for k, t in enumerate(tokens):
+        depth += _opens(t) - _closes(t)
+        if depth == 0 and t.text in CONDITIONS and not (t.text == "=" and k and tokens[k - 1].text == "="):
+            if at is not None:
+                raise ParseError("a condition has one relation, as [t = T]", t.index)
+            at = k
+            width = 2 if t.text == "=" and k + 1 < len(tokens) and tokens[k + 1].text == "=" else 1
+    if at is None or at == 0 or at + width >= len(tokens):
+        raise ParseError("a condition needs a step on each side of its relation, as [t = T]", pos)
+    return mt.Iverson(pos, _step_term(tokens[:at]), CONDITIONS[tokens[at].text],
+                      _step_term(tokens[at + width:]))
+
+
+def _step_term(tokens):
+    """One side of a condition: a step, or a step modulo a number (t mod 2, t \\bmod 2,
+    (t+1) \\operatorname{mod} 2)."""
+    if len(tokens) > 2 and tokens[0].text == "(" and _closing(tokens) == len(tokens) - 1:
+        tokens = tokens[1:-1]
+    for k, t in enumerate(tokens):
+        width = 1 if t.text in MODULO else \
+            3 if _raw(tokens[k:k + 3]) == "mod" and all(x.kind == "letter" for x in tokens[k:k + 3]) else \
+            6 if t.text in FONTS and _raw(tokens[k + 1:k + 6]) == "{mod}" else 0
+        if width:
+            return mt.StepTerm(_raw(tokens[:k]), _raw(tokens[k + width:]), tokens[0].index)
+    return mt.StepTerm(_raw(tokens), None, tokens[0].index)
+
+
+def _closing(tokens):
+    """Where the bracket that opens ``tokens`` closes."""
+    depth = 0
+    for k, t in enumerate(tokens):
+        depth += _opens(t) - _closes(t)
+        if depth == 0:
+            return k
+    return None
+
+
+def _raw(tokens):
+    return "".join(t.text for t in tokens)
 
 
 def _script(tokens, pos, depth):

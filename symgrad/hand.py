@@ -12,7 +12,9 @@ column, and its own verdict. A template over ⋆ (Greff's ``δW_⋆ = …`` afte
 ``⋆ ∈ {z̄, ī, f̄, ō}``) is one equation per member.
 
 Kinds of equation:
-- ``backward``: a delta or gradient on the left (δh_t, ∇_W L, ∂L/∂x, dW, (∇_o L)_i);
+- ``backward``: a delta or gradient on the left (δh_t, ∇_W L, ∂L/∂x, dW, (∇_o L)_i), or a
+  one-step Jacobian (∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) W), judged as the blocks ``symgrad
+  jacobian`` prints;
 - ``forward``: a node of the model on the left (h_t = tanh(a_t)); ``lhs`` is the node symbol;
 - ``definition``: a name of the person's own (D = rowsum(dO ⊙ O)), used by later lines;
 - ``unreadable``: the line cannot be read; ``col`` and ``error`` ("col: reason") say where
@@ -171,7 +173,13 @@ def _continues(above, row):
 
 
 def _has_relation(text):
-    return "=" in text or "≔" in text or r"\coloneqq" in text
+    """A relation outside brackets: the = of [t = T] or 1_{i=y} makes no equation of its own."""
+    depth = 0
+    for k, c in enumerate(text):
+        depth += (c in "([{") - (c in ")]}")
+        if depth <= 0 and (c in "=≔" or text.startswith(r"\coloneqq", k)):
+            return True
+    return False
 
 
 def _expanded_templates(equations):
@@ -259,10 +267,6 @@ def _read_equation(reader, eq, macros):
         return []                   # math in a sentence that is no equation of the model
     kind = reading.kind
     out = []
-    if kind == "identity":
-        closed += [(f, "a Jacobian on the left-hand side: symgrad checks deltas, gradients and "
-                       "forward equations; write the Jacobian inside a chain rule") for f in forms]
-        forms = []
     lhs = reading.lhs
     shown = printed(lhs) if lhs is not None else lhs_text
     if forms:

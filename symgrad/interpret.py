@@ -4,13 +4,15 @@ The syntax tree (``mathtree.py``) says what was written; a ``Reader`` says what 
 for one model (``scope.py``): which name is which symbol and at which step (``h_t``,
 ``h^{(t)}``, ``h^{\\langle t\\rangle}``, ``h[t]``, or no step in a per-step equation), which
 subscript is part of a name (W_z), a step or an entry index (δc_j^t), what a derivative
-is (δx, ∇_x L, ∂L/∂x and dx are the delta of x; ∂u/∂v between two nodes a Jacobian), which
-product each product is (``products.py``), what a sum over steps with its bounds adds up
-to, and how index notation reads as vectors (``indices.py``).
+is (δx, ∇_x L, ∂L/∂x and dx are the delta of x; ∂u/∂v between two nodes a Jacobian, in
+its layout: ``read_jacobians.py``), which product each product is (``products.py``), what
+a sum over steps with its bounds adds up to, which steps Iverson's bracket keeps
+(``step_conditions.py``), and how index notation reads as vectors (``indices.py``).
 
 Each side of an equation is read alone, so one unreadable form does not hide the others.
 A product whose shapes do not chain is a form with a ``problem`` (a wrong equation, not
-unreadable text); a closed form over time is ``uncheckable`` with the reason.
+unreadable text); a closed form over time (a sum whose range depends on a step, a product
+over steps) or a block matrix is ``uncheckable`` with the reason.
 """
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -26,11 +28,16 @@ from .read_errors import ParseError, ShapeMismatch, Uncheckable
 from .render.printer import text
 from .read_names import TRANSPOSES, NameReading, exponent, is_index, raw_text, short, superscript_kind
 from .scope import LOSS_STEMS
+from .read_jacobians import JacobianReading, numerator
+from .step_conditions import StepConditions
 from .step_sums import StepSums
 from .symbols import Cotangent, Delta, Ones, Seq, step_variable
 from .tensor import Tensor
 
 MAX_SHOWN = 6          # factors named in a message about a product that does not chain
+PRODUCT_OVER_STEPS = ("a product over steps (∏): a closed form over time, not checked (symgrad checks "
+                      "recurrences one step at a time)")
+BLOCK_MATRIX = "a block matrix: symgrad checks each block as an equation of its own"
 
 
 @dataclass
@@ -53,13 +60,13 @@ class FormReading:
 
 @dataclass
 class EquationReading:
-    kind: str                      # backward, forward, identity, definition, unreadable
+    kind: str                      # backward, forward, definition, unreadable
     lhs: Tensor | None = None
     forms: list = field(default_factory=list)
     error: ParseError | None = None
 
 
-class Reader(NameReading, StepSums):
+class Reader(NameReading, StepSums, StepConditions, JacobianReading):
     """Reads the equations of one file against one model, in order (definitions carry on)."""
 
     def __init__(self, scope, notation=None):
@@ -87,7 +94,7 @@ class Reader(NameReading, StepSums):
         try:
             kind, lhs, target, default = self.left(lhs_node)
         except ParseError as err:
-            return EquationReading("unreadable", error=err)
+            return _closed_form(chain, err)
         forms = [self.form(node, start, target, default)
                  for node, start in zip(chain.sides[1:], chain.starts[1:])]
         if kind == "definition":
@@ -109,8 +116,8 @@ class Reader(NameReading, StepSums):
             labels = self.entry_labels(node.sub, node.x)
             inner = node.x
         if isinstance(inner, mt.Deriv):
-            value = self.deriv(inner)
-            kind = "identity" if isinstance(_core(value), Jacobian) else "backward"
+            value = numerator(self.deriv(inner))          # a delta, or a Jacobian (∂hₜ/∂hₜ₋₁ = …)
+            kind = "backward"
         elif isinstance(inner, mt.Name) and not self.is_definition(inner):
             ref = self.resolve(inner)
             value = self.named(ref, inner)
@@ -204,14 +211,6 @@ class Reader(NameReading, StepSums):
         notes = tuple(dict.fromkeys(self.notes + self.layout_notes()))
         return FormReading(start, expr=expr, notes=notes), None
 
-    def denominator(self, pos):
-        """Is the Jacobian written at pos read in denominator layout?"""
-        return (pos in self.toggled) != (self.notation.layout == "denominator")
-
-    def _square(self, pos):
-        j = self._jacobian_at.get(pos)
-        return j is not None and j.of.rows == j.wrt.rows
-
     def finish(self, value, target):
         """The value of a form as the matrix the left-hand side is, sized like it."""
         if target is None:
@@ -231,31 +230,13 @@ class Reader(NameReading, StepSums):
             raise ParseError("the left-hand side is one entry; write the right-hand side entry by entry too")
         if products.scalar(value):
             value = algebra.scale(value, Ones(*lhs.shape))
+        if isinstance(lhs, Jacobian) and rows is None:
+            value = self.oriented(value, lhs)
         value = products.settle(value, lhs.shape)
         if value.shape != lhs.shape:
             raise ShapeMismatch(f"the right-hand side is {algebra.shape_str(value.shape)}, "
                                 f"{text(lhs)} is {algebra.shape_str(lhs.shape)}")
         return value
-
-    def layout_notes(self):
-        notes = []
-        for pos in self.jacobians:
-            j = self._jacobian_at.get(pos)
-            if j is None:
-                continue
-            name = f"∂{text(j.of)}/∂{text(j.wrt)}"
-            layout = "denominator" if self.denominator(pos) else "numerator"
-            if j.of.rows == j.wrt.rows and self.toggled - {p for p in self.toggled if self._square(p)}:
-                notes.append(f"{name} read in {layout} layout, as the form's other Jacobians, whose "
-                             "shapes decide")
-            elif j.of.rows == j.wrt.rows:
-                notes.append(f"{name} read in {layout} layout: it is square, so the shapes cannot "
-                             "decide" + (" (write layout: denominator to change)" if layout == "numerator" else ""))
-            else:
-                notes.append(f"{name} read in {layout} layout "
-                             f"({'rows of ' + text(j.of) if layout == 'numerator' else 'rows of ' + text(j.wrt)}): "
-                             "the shapes decide")
-        return notes
 
     # -- values --------------------------------------------------------------------------------
     def value(self, node):
@@ -319,6 +300,8 @@ class Reader(NameReading, StepSums):
         return value
 
     def v_Indicator(self, node):
+        if self.step_condition(node) is not None:
+            return self.v_Iverson(node)
         ref = self.resolve(node.target)
         if getattr(ref.sym, "role", None) != "onehot":
             raise ParseError(f"1_{{{node.index}={text(ref.sym)}}}: {text(ref.sym)} must be the model's "
@@ -360,6 +343,9 @@ class Reader(NameReading, StepSums):
                          "(index notation)", node.pos)
 
     def v_Product(self, node):
+        conditions = [self.step_condition(f) for _, f in node.factors]
+        if any(c is not None for c in conditions):
+            return self.conditioned(node, conditions)
         values = [(op, self.value(f)) for op, f in node.factors]
         if any(isinstance(v, (indices.Indexed, indices.LocalGrad)) for _, v in values):
             return self.entry_product(values, node)
@@ -591,6 +577,12 @@ class Reader(NameReading, StepSums):
         except ShapeError as err:
             raise ShapeMismatch(str(err), node.pos) from None
 
+    def v_StepProduct(self, node):
+        raise Uncheckable(PRODUCT_OVER_STEPS)
+
+    def v_Block(self, node):
+        raise Uncheckable(BLOCK_MATRIX)
+
     # -- derivatives and the delta from above ---------------------------------------------------
     def deriv(self, node):
         top, bottom = node.top, node.bottom
@@ -621,16 +613,7 @@ class Reader(NameReading, StepSums):
         if u.sym.cols != 1 or ref.sym.cols != 1:
             raise ParseError(f"∂{text(u.sym)}/∂{text(ref.sym)}: a Jacobian needs two column vectors; "
                              "for a matrix write Σ_i (∂L/∂u_i) ∇_W u_i", node.pos)
-        position = node.pos
-        self.jacobians.append(position)
-        jac = algebra.jacobian(u.sym, ref.sym)
-        self._jacobian_at[position] = jac
-        if self.denominator(position):
-            jac = algebra.transpose(jac)
-        if u.rows or ref.rows:
-            rows, cols = (ref.rows, u.rows) if self.denominator(position) else (u.rows, ref.rows)
-            return indices.entry(jac, rows, cols)
-        return jac
+        return self.jacobian(node, u, ref)
 
     def local_vjp(self, u, wrt, g):
         return entry_vjp(self.model, u, wrt, g)
@@ -680,6 +663,32 @@ class Reader(NameReading, StepSums):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+def _closed_form(chain, err):
+    """An equation whose left-hand side cannot be read (or spans steps): not checkable if every
+    right-hand side is a closed form over time or a block matrix, which would not be checked
+    whatever it equals (∂s_T/∂s_k = ∏_{t=k+1}^{T} ∂sₜ/∂sₜ₋₁), else unreadable."""
+    reasons = [_closed(side) for side in chain.sides[1:]]
+    if all(reasons):
+        return EquationReading("backward", forms=[FormReading(start, uncheckable=reason)
+                                                  for reason, start in zip(reasons, chain.starts[1:])])
+    if isinstance(err, Uncheckable):
+        return EquationReading("backward", forms=[FormReading(start, uncheckable=err.reason)
+                                                  for start in chain.starts[1:]])
+    return EquationReading("unreadable", error=err)
+
+
+def _closed(side):
+    """Why a side as written is a closed form over time or a block matrix (None if it is not)."""
+    if isinstance(side, ParseError):
+        return None
+    for node in mt.subtrees(side):
+        if isinstance(node, mt.StepProduct):
+            return PRODUCT_OVER_STEPS
+        if isinstance(node, mt.Block):
+            return BLOCK_MATRIX
+    return None
+
 
 def _subsets(items, limit=4):
     """The non-empty subsets of up to ``limit`` items, smallest first."""

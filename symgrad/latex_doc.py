@@ -189,8 +189,8 @@ _NOT_MATH = re.compile(r"^\\(?:(?:re|provide)?newcommand|def|let|DeclareMathOper
 
 
 def looks_like_prose(text):
-    """A title, a bullet, a ``Source:`` line, a sentence (two words running, neither a name),
-    or a LaTeX command that is no math (\\section, \\newcommand)."""
+    """A title, a bullet or a numbered item, a ``Source:`` line, a sentence (two words running,
+    neither a name), or a LaTeX command that is no math (\\section, \\newcommand)."""
     s = text.strip()
     if _NOT_MATH.match(s):
         return True
@@ -198,6 +198,8 @@ def looks_like_prose(text):
         return True
     if re.match(r"^[-*•]\s+[A-Za-z]", s) and not re.search(r"[=\\]", s.split(" ", 2)[1] if " " in s else ""):
         return True
+    if re.match(r"^\d+[.)]\s+[a-z]{3,}\s(?!\s*[=(\[_^'′])", s):
+        return True                 # a numbered item of a list: "1. through aₜ: diag(…) W"
     if re.match(r"^[A-Z][A-Za-z ]*:\s", s):
         return True
     words = [(m.start(), m.group()) for m in _PROSE_WORD.finditer(s)]

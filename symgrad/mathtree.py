@@ -52,10 +52,31 @@ class Ones(Node):
 
 
 @dataclass(frozen=True)
+class StepTerm:
+    """One side of a condition on steps as written: a step (t, t+1, T, 1) or, with
+    ``modulus``, a step modulo a number (t mod 2)."""
+    raw: str
+    modulus: str | None = None
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Iverson(Node):
+    """[P], Iverson's bracket: 1 at the steps where ``left relation right`` holds, 0 at the
+    others ([t = T], [t mod 2 ≠ 0], 𝟙[t = 1], ⟦t = T⟧, or ``kronecker``'s δ_{tT})."""
+    left: StepTerm | None = None
+    relation: str = "="
+    right: StepTerm | None = None
+    kronecker: bool = False
+
+
+@dataclass(frozen=True)
 class Indicator(Node):
-    """\\mathbf{1}_{i=y}: 1 where the index equals the target class."""
+    """\\mathbf{1}_{i=y}: 1 where the index equals the target class. Written with a step
+    (\\mathbf{1}_{t=T}) it is Iverson's bracket: ``condition`` is that reading."""
     index: str = ""
     target: object = None
+    condition: Iverson | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +147,16 @@ class Sigma(Node):
 
 
 @dataclass(frozen=True)
+class StepProduct(Node):
+    """∏_{t=k+1}^{T} ∂hₜ/∂hₜ₋₁: a product over steps, a closed form over time, its body not kept."""
+
+
+@dataclass(frozen=True)
+class Block(Node):
+    """A block matrix ([A B; C D], \\begin{pmatrix}…\\end{pmatrix}), its blocks not read."""
+
+
+@dataclass(frozen=True)
 class Deriv(Node):
     """A derivative as written: δx, dx, ∇_x L, ∂L/∂x, dL/dx (``top`` the loss or None), or
     ∂u/∂v, ∇_W u_i (``top`` a quantity of the model)."""
@@ -155,3 +186,15 @@ class Chain:
     sides: list = field(default_factory=list)
     starts: list = field(default_factory=list)
     relation: str = "="
+
+
+def subtrees(node):
+    """Every node of a syntax tree, the root first (a ParseError or a leaf yields nothing more)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Node):
+            yield n
+            stack.extend(getattr(n, f) for f in n.__dataclass_fields__ if f != "pos")
+        elif isinstance(n, (tuple, list)):
+            stack.extend(n)

@@ -13,7 +13,8 @@ COMMANDS = {"δ": r"\delta", "Δ": r"\Delta", "σ": r"\sigma", "ℓ": r"\ell", "
             "⊙": r"\odot", "∘": r"\circ", "·": r"\cdot", "×": r"\times", "⊘": r"\oslash",
             "⟨": r"\langle", "⟩": r"\rangle", "⊤": r"\top", "λ": r"\lambda", "θ": r"\theta",
             "η": r"\eta", "𝟏": r"\one", "→": r"\rightarrow", "←": r"\leftarrow", "⋆": r"\star",
-            "≔": r"\coloneqq", "…": r"\dots", "ϵ": r"\epsilon"}
+            "≔": r"\coloneqq", "…": r"\dots", "ϵ": r"\epsilon", "∏": r"\prod", "≠": r"\neq",
+            "≤": r"\leq", "≥": r"\geq", "𝟙": r"\one", "⟦": r"\llbracket", "⟧": r"\rrbracket"}
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789+-=()aehijklmnoprstuvx"))
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123456789+-=()ni"))
 ACCENTS = {"\u0304": r"\bar", "\u0305": r"\bar", "\u0302": r"\hat", "\u0303": r"\tilde"}
