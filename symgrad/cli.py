@@ -155,8 +155,10 @@ def check(ctx, model, T, B, seed):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--model", "model_name", help="the model, if the file has no 'model:' line")
 @click.option("--format", "fmt", type=click.Choice(("rich", "json")), default="rich", show_default=True)
+@click.option("--truncate", type=click.IntRange(min=1), metavar="K",
+              help="judge against truncated BPTT in chunks of K steps (before the file's 'truncate:' line)")
 @click.pass_context
-def verify(ctx, file, model_name, fmt):
+def verify(ctx, file, model_name, fmt, truncate):
     """Check a hand derivation (LaTeX or plain text, one equation a line) against the derivation.
 
     Every equation gets a status: right, wrong, unreadable, forward (a forward equation that
@@ -165,7 +167,7 @@ def verify(ctx, file, model_name, fmt):
     import json
     from .parse import read_lines
     from .render.verify_report import verify_renderable
-    from .hand import directives
+    from .hand import directives, truncation
     from .verify import verify_lines
     lines = read_lines(file)
     named, file_options, aliases = directives(lines)
@@ -175,7 +177,9 @@ def verify(ctx, file, model_name, fmt):
     if name is None:
         raise SymgradError(f"{file}: no 'model:' line; name the model with --model")
     options = _options(name, file_options + list(ctx.args))
-    report = verify_lines(lines, derive(catalog.model(name, **options)), file, aliases)
+    written = truncation(lines)
+    truncate = truncate or written
+    report = verify_lines(lines, derive(catalog.model(name, **options), truncate=truncate), file, aliases)
     if not report.verdicts:
         raise SymgradError(f"{file}: no equation found (one equation a line, such as dh[t] = …)")
     if fmt == "json":

@@ -91,6 +91,19 @@ def directives(lines):
     return model, options, aliases
 
 
+def truncation(lines):
+    """``truncate: K``: the derivation is truncated BPTT in chunks of K steps (None if not said)."""
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip().lstrip("%#").strip()
+        if text.startswith("truncate:"):
+            word = text[len("truncate:"):].strip()
+            if not word.isdigit() or int(word) < 1:
+                raise ParseError(f"line {number}: write 'truncate: K' with K a whole number of steps ≥ 1, "
+                                 f"not {word!r}")
+            return int(word)
+    return None
+
+
 def notation(lines):
     """``steps: 0..T`` (the file counts steps from 0, as Greff et al.) and ``layout:
     denominator`` (Jacobians ∂u/∂v with the rows of v, where the shapes cannot decide)."""

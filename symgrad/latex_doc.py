@@ -17,7 +17,7 @@ from .read_errors import ParseError
 MATH_ENVS = {"equation", "align", "gather", "multline", "eqnarray", "flalign", "alignat",
              "math", "displaymath", "dmath"}
 INNER_ENVS = {"split", "aligned", "gathered", "alignedat", "multlined"}
-DIRECTIVES = ("model:", "alias:", "steps:", "layout:")
+DIRECTIVES = ("model:", "alias:", "steps:", "layout:", "truncate:")
 MAX_EXPANSIONS = 500        # per equation: a macro that expands itself stops here
 MAX_LENGTH = 20000          # characters of one equation after expansion
 _ENV = re.compile(r"\\(begin|end)\s*\{([A-Za-z]+)\*?\}")
