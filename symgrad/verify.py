@@ -165,15 +165,24 @@ class Verifier:
 
     def _jacobian_text(self, lhs):
         """The derived one-step Jacobian as symgrad prints it, at the steps the hand names."""
+        total = self._jacobian_total(lhs)
+        return f"{text(lhs)} = {text(total)}" if total is not None else ""
+
+    def _jacobian_total(self, lhs):
+        """The sum of the routes symgrad prints for a one-step Jacobian, or for one within the step
+        (∂yₜ/∂cₜ), at the steps the hand names (None if it prints none)."""
         from .jacobian import jacobians
+        offset = lhs.wrt.time - lhs.of.time if isinstance(lhs.of, Seq) and isinstance(lhs.wrt, Seq) else None
         try:
-            block = jacobians(self.model, lhs.of.name, lhs.wrt.name, self.d.style).block(
-                lhs.of.name, lhs.wrt.name)
-        except (SymgradError, KeyError):
-            return ""
+            found = jacobians(self.model, lhs.of.name, lhs.wrt.name, self.d.style)
+        except SymgradError:
+            return None
+        block = next((b for b in found.blocks + list(found.chain.values())
+                      if (b.of.name, b.wrt.name) == (lhs.of.name, lhs.wrt.name) and b.wrt.offset == offset), None)
+        if block is None:
+            return None
         shift = {block.of.axis: lhs.of.time} if isinstance(lhs.of, Seq) else {}
-        total = block.total.xreplace(shift)
-        return f"{text(lhs)} = {text(total)}"
+        return block.total.xreplace(shift)
 
     def moved(self, lhs, rhs):
         """The equation to evaluate: one at fixed steps far from the start is moved down to
@@ -295,6 +304,8 @@ class Verifier:
         explains more with fewer words."""
         if isinstance(derived, Zero):
             return [f"this delta is zero there, not {text(rhs)}"]
+        if isinstance(derived, Jacobian):             # diagnosed against its printed routes
+            derived = self._jacobian_total(derived) or derived
         candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
                       diagnose(self.basis(derived), self.basis(rhs))]
         problems = min((c for c in candidates if c), key=vagueness, default=[])
