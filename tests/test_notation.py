@@ -440,3 +440,151 @@ def test_the_step_after_the_last_of_a_layer_that_runs_backwards_written_every_wa
     """The initial-state gradient of a backward layer, as symgrad prints it and as people would."""
     rhs = " + ".join(f"R_{g}⁽¹←⁾ᵀ δ{b}_T⁽¹←⁾" for g, b in zip("zifo", ["z̄", "ī", "f̄", "ō"]))
     assert statuses(judge("lstm", f"{lhs} = {rhs}", layers=2, bidirectional=True)) == ["right"]
+
+
+# -- 13. Iverson's bracket: a loss at the last step, an input at the first, truncated BPTT ---------
+
+M2O = {"task": "many-to-one"}
+DH_LAST = {        # δh_t of a sequence classifier: V's route only at the last step (Goodfellow §10.2.1)
+    "symgrad's text": "δhₜ = [t = T] Vᵀ δo + Wᵀ δaₜ₊₁",
+    "symgrad's LaTeX": r"\delta h_{t} &= \left[t = T\right] {V}^{\top} \delta o + {W}^{\top} \delta a_{t+1}",
+    "𝟙[·] (ML papers)": r"\nabla_{h^{(t)}} L = \mathbb{1}[t = \tau]\, V^\top \nabla_{o} L + W^\top "
+                        r"\operatorname{diag}\big(1 - (h^{(t+1)})^2\big) \nabla_{h^{(t+1)}} L",
+    "1 with a subscript (textbooks)": r"\delta h_t = \mathbf{1}_{t=T} V^\top \delta o + W^\top \delta a_{t+1}",
+    "[\\![·]\\!] (Concrete Mathematics)": r"\delta h_t = [\![t = T]\!]\, V^\top \delta o + W^\top \delta a_{t+1}",
+    "⟦·⟧ (stmaryrd)": r"\delta h_t = \llbracket t = T \rrbracket V^\top \delta o + W^\top \delta a_{t+1}",
+    "𝟙{·} (statistics)": r"\delta h_t = \mathbb{1}\{t = T\}\, V^\top \delta o + W^\top \delta a_{t+1}",
+    "Kronecker's δ": r"\delta h_t = \delta_{t\tau} V^\top \delta o + W^\top \delta a_{t+1}",
+    "after the term": r"\delta h_t = V^\top \delta o \, \mathbb{1}(t = T) + W^\top \delta a_{t+1}",
+    "code": "dh[t] = V.T @ do * (t == T) + W.T @ da[t+1]",
+}
+
+
+@pytest.mark.parametrize("line", DH_LAST.values(), ids=DH_LAST.keys())
+def test_iverson_brackets_written_every_way(line):
+    assert statuses(judge("rnn", line, **M2O)) == ["right"]
+
+
+def test_a_bracket_at_the_first_step_where_the_last_belongs_is_wrong():
+    v = only(judge("rnn", DH_LAST["1 with a subscript (textbooks)"].replace("t=T", "t=1"), **M2O))
+    assert v.problems == ["missing term: [t = T] Vᵀ δo", "extra term: [t = 1] Vᵀ δo"]
+    assert v.expected == "δhₜ = [t = T] Vᵀ δo + Wᵀ δaₜ₊₁"
+
+
+def test_the_bracket_of_an_input_fed_at_the_first_step_only():
+    """One-to-many (captioning): x enters a₁ only."""
+    line = r"a^{(t)} = b + W h^{(t-1)} + \mathbb{1}[t = 1]\, U x"
+    assert statuses(judge("rnn", line, task="one-to-many")) == ["forward"]
+    v = only(judge("rnn", line.replace("t = 1", "t = T"), task="one-to-many"))
+    assert v.status == "wrong" and v.expected == "aₜ = b + W hₜ₋₁ + [t = 1] U x"
+
+
+def test_kronecker_delta_of_entries_is_no_step_condition():
+    v = only(judge("rnn", r"\delta h_t = \delta_{ij} V^\top \delta o + W^\top \delta a_{t+1}", **M2O))
+    assert v.status == "unreadable"
+    assert v.problems == ["δ_{ij} is read as Kronecker's delta of two steps (δ_{tT} is [t = T]): "
+                          "a step is t, t+1, t-1, a number, T or T+1, not 'i'"]
+
+
+TRUNCATED_DH = r"\delta h_t = V^\top \delta o_t + \mathbb{1}[t \bmod 2 \neq 0]\, W^\top \delta a_{t+1}"
+
+
+def judge_truncated(*lines):
+    """Verdicts through the command, with the file's own 'truncate:' line if it has one."""
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tbptt.tex"
+        path.write_text("\n".join(("% model: rnn",) + lines) + "\n", encoding="utf-8")
+        result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    return json.loads(result.output)["equations"]
+
+
+def test_truncated_bptt_written_as_a_paper_writes_it():
+    """Williams & Peng's truncated BPTT with chunks of 2 steps: no gradient across a chunk's end."""
+    (v,) = judge_truncated("% truncate: 2", TRUNCATED_DH)
+    assert v["status"] == "right"
+    (v,) = judge_truncated("% truncate: 2", r"\delta h_t = V^\top \delta o_t + [(t+1) \operatorname{mod} 2 \neq 1]\, "
+                                            r"W^\top \delta a_{t+1}")
+    assert v["status"] == "right"
+
+
+def test_a_cut_at_the_wrong_phase_is_wrong():
+    (v,) = judge_truncated("% truncate: 2", TRUNCATED_DH.replace(r"\neq 0", r"\neq 1"))
+    assert v["problems"] == ["missing term: [t mod 2 ≠ 0] Wᵀ δaₜ₊₁", "extra term: [t mod 2 ≠ 1] Wᵀ δaₜ₊₁"]
+
+
+def test_a_cut_judged_without_truncation_says_how_to_ask_for_it():
+    (v,) = judge_truncated(TRUNCATED_DH)
+    assert v["problems"] == ["missing term: Wᵀ δaₜ₊₁", "extra term: [t mod 2 ≠ 0] Wᵀ δaₜ₊₁"]
+    assert v["notes"] == ["[t mod 2 ≠ 0] reads as truncated BPTT's cut, but the derivation is not "
+                          "truncated: add 'truncate: 2' to the file (or --truncate 2) to judge against "
+                          "truncated BPTT"]
+
+
+# -- 14. a Jacobian on the left-hand side --------------------------------------------------------------
+
+SQUARE = ("read in numerator layout: it is square, so the shapes cannot decide "
+          "(write layout: denominator to change)")
+
+
+@pytest.mark.parametrize("line", [
+    "∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) W",                                          # symgrad jacobian rnn
+    r"\frac{\partial h^{(t)}}{\partial h^{(t-1)}} = \operatorname{diag}\big(1 - (h^{(t)})^2\big) W",
+    r"\frac{\partial h_{t+1}}{\partial h_{t}} = \operatorname{diag}(1 - h_{t+1}^2)\, W",
+])
+def test_the_one_step_jacobian_of_the_rnn(line):
+    v = only(judge("rnn", line))
+    assert v.status == "right" and v.notes[0].endswith("on the left " + SQUARE)
+
+
+def test_a_jacobian_with_a_spurious_transpose_is_wrong():
+    v = only(judge("rnn", "∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) Wᵀ"))
+    assert v.problems == ["spurious transpose: diag(1 − hₜ ⊙ hₜ) Wᵀ has Wᵀ where W belongs"]
+    assert v.expected == "∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) W"
+
+
+def test_the_denominator_layout_of_a_square_jacobian_is_the_files_to_say():
+    """Pascanu et al. (2013) write ∂xₜ/∂xₜ₋₁ = W_recᵀ diag(σ′(xₜ₋₁)): the denominator layout."""
+    line = r"\frac{\partial h_t}{\partial h_{t-1}} = W^\top \operatorname{diag}(1 - h_t^2)"
+    v = only(judge("rnn", line))
+    assert v.problems == ["product in the wrong order: Wᵀ diag(1 − hₜ ⊙ hₜ) is the transpose of "
+                          "diag(1 − hₜ ⊙ hₜ) W"]
+    v = only(judge("rnn", "% layout: denominator", line))
+    assert v.status == "right"
+    assert v.notes == ["∂hₜ/∂hₜ₋₁ on the left read in denominator layout: it is square, so the shapes cannot decide"]
+
+
+@pytest.mark.parametrize("rhs, layout", [("V", "numerator layout (rows of oₜ)"),
+                                         ("V^\\top", "denominator layout (rows of hₜ)")])
+def test_the_shapes_decide_the_layout_of_a_jacobian_that_is_not_square(rhs, layout):
+    v = only(judge("rnn", rf"\frac{{\partial o_t}}{{\partial h_t}} = {rhs}"))
+    assert v.status == "right" and v.notes == [f"∂oₜ/∂hₜ on the left read in {layout}: the shapes decide"]
+
+
+def test_the_lstm_cell_highway_alone_is_a_partial_derivative():
+    """∂cₜ/∂cₜ₋₁ = diag(fₜ) is the route through cₜ's own equation; with peepholes the gates
+    depend on cₜ₋₁ too (Greff et al.), and the total derivative adds their routes."""
+    line = r"\frac{\partial c^t}{\partial c^{t-1}} = \operatorname{diag}(f^t)"
+    v = only(judge("lstm", line))
+    assert v.problems == ["missing term: diag(p_i ⊙ zₜ ⊙ σ′(īₜ))", "missing term: diag(p_f ⊙ cₜ₋₁ ⊙ σ′(f̄ₜ))"]
+    assert statuses(judge("lstm", line, variant="NP")) == ["right"]
+
+
+def test_a_jacobian_within_the_step_and_a_chain_of_jacobians():
+    v = only(judge("lstm", "∂yₜ/∂cₜ = diag(oₜ ⊙ h′(cₜ))"))
+    assert v.problems == ["missing term: diag(p_o ⊙ h(cₜ) ⊙ σ′(ōₜ))"]
+    assert v.expected == "∂yₜ/∂cₜ = diag(oₜ ⊙ h′(cₜ)) + diag(p_o ⊙ h(cₜ) ⊙ σ′(ōₜ))"
+    assert statuses(judge("lstm", "∂yₜ/∂cₜ₋₁ = ∂yₜ/∂cₜ ∂cₜ/∂cₜ₋₁")) == ["right"]
+
+
+def test_a_jacobian_across_several_steps_is_not_checkable_never_wrong():
+    v = only(judge("rnn", r"\frac{\partial h_t}{\partial h_{t-2}} = \frac{\partial h_t}{\partial h_{t-1}} "
+                          r"\frac{\partial h_{t-1}}{\partial h_{t-2}}"))
+    assert v.status == "not checkable"
+    assert v.problems == ["∂hₜ/∂hₜ₋₂ spans 2 steps: a product of one-step Jacobians, a closed form over "
+                          "time, not checked (symgrad checks recurrences one step at a time)"]
+    v = only(judge("rnn", r"\frac{\partial h_T}{\partial h_t} = \prod_{k=t+1}^{T} \operatorname{diag}(1 - h_k^2) W"))
+    assert v.status == "not checkable"
+    assert v.problems == ["a product over steps (∏): a closed form over time, not checked (symgrad "
+                          "checks recurrences one step at a time)"]
