@@ -125,3 +125,44 @@ def test_a_10000_line_file_is_read_in_linear_time():
     end = time.perf_counter()
     ratio = (end - middle) / (middle - start)
     assert ratio < 20, f"ten times the file took {ratio:.1f} times as long"
+
+
+def test_a_clause_after_a_comma_ends_the_equation_but_a_comma_before_the_relation_does_not():
+    """symgrad jacobian lstm prints ∂sₜ/∂sₜ₋₁ = [blocks],  sₜ = (cₜ, yₜ): the clause names s."""
+    (eq,) = read(["dh[t] = V.T @ do[t] + W.T @ da[t+1],  a[t] = b + W @ h[t-1]"], RNN, "hand.txt")
+    assert eq.kind == "backward" and len(eq.forms) == 1 and eq.forms[0].error is None
+    (eq,) = read(["dW, db = 0"], RNN, "hand.txt")
+    assert eq.kind == "unreadable"
+
+
+def test_a_numbered_list_of_routes_is_prose():
+    lines = ["## ∂hₜ/∂hₜ₋₁", "  1. through aₜ: diag(1 − hₜ ⊙ hₜ) W", "∂hₜ/∂hₜ₋₁ = diag(1 − hₜ ⊙ hₜ) W"]
+    assert [(e.line, e.kind) for e in read(lines, RNN, "jacobian.txt")] == [(3, "backward")]
+
+
+@pytest.mark.parametrize("line", [r"\frac{\partial s_{t}}{\partial s_{t-1}} = \begin{pmatrix} A & B \\ C & D "
+                                  r"\end{pmatrix}", "∂sₜ/∂sₜ₋₁ = [A  B; C  D]"])
+def test_a_block_matrix_is_not_checkable_whatever_its_left_hand_side(line):
+    (eq,) = read([line], RNN, "blocks.tex")
+    assert eq.kind == "uncheckable"
+    assert eq.error == "a block matrix: symgrad checks each block as an equation of its own"
+
+
+def test_iverson_bracket_on_a_row_of_its_own_continues_the_equation():
+    """A row ending in + goes on; the = inside [t = T] makes no equation of the next row."""
+    d = symgrad.derive(symgrad.model("rnn", task="many-to-one"))
+    eqs = read([r"\begin{align*}", r"\delta h_t &= W^\top \delta a_{t+1} + \\",
+                r"  &\qquad \left[t = T\right] V^\top \delta o",
+                r"\end{align*}"], d, "m2o.tex")
+    assert [(e.kind, str(e.forms[0].expr)) for e in eqs] == [("backward", "Wᵀ δaₜ₊₁ + [t = T] Vᵀ δo")]
+
+
+@pytest.mark.parametrize("line, message", [("% truncate: 0", "line 2: write 'truncate: K' with K a whole "
+                                                             "number of steps ≥ 1, not '0'"),
+                                           ("% truncate: 2", "model dense: truncated BPTT needs a state "
+                                                             "that runs along t")])
+def test_a_bad_truncation_is_one_line_and_exit_2(tmp_path, line, message):
+    path = tmp_path / "dense.txt"
+    path.write_text(f"model: dense\n{line}\ndW1 = 0\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(path)])
+    assert result.exit_code == 2 and result.output == f"symgrad: error: {message}\n"
