@@ -247,3 +247,14 @@ def test_an_inlined_delta_of_a_node_without_steps_has_a_target():
     verifier = Verifier(d)
     lhs = symgrad.symbols.Delta(d.model.declared["Xhat"])
     assert verifier.check(0, "", lhs, d.inlined["Xhat"]).status == "right"
+
+
+def test_the_readmes_verify_example_is_right(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Checking your own derivation"):]
+    block = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n") + 4)]
+    path = tmp_path / "mine.tex"
+    path.write_text(block + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["counts"]["right"] == 2
