@@ -116,7 +116,10 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
             labels = self.entry_labels(node.sub, node.x)
             inner = node.x
         if isinstance(inner, mt.Deriv):
-            value = numerator(self.deriv(inner))          # a delta, or a Jacobian (∂hₜ/∂hₜ₋₁ = …)
+            value = self.deriv(inner)                     # a delta, or a Jacobian (∂hₜ/∂hₜ₋₁ = …)
+            if isinstance(value, indices.LocalGrad):
+                raise ParseError("∇_W u_i on the left-hand side: write it inside a chain rule, as "
+                                 "∇_W L = Σ_i (∂L/∂u_i) ∇_W u_i", node.pos)
             kind = "backward"
         elif isinstance(inner, mt.Name) and not self.is_definition(inner):
             ref = self.resolve(inner)
@@ -137,16 +140,19 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
         else:
             raise ParseError("the left-hand side must be a delta (δh, ∇_h L, ∂L/∂h), a node of "
                              "the model or a name of your own", node.pos)
-        if isinstance(value, indices.Indexed):
+        written = labels != (None, None) and not isinstance(value, indices.Indexed)
+        if written:
+            value = indices.entry(value, *labels)
+        value = numerator(value)        # a Jacobian as the numerator layout's matrix, entries relabelled
+        if written:
+            entries = value.terms[0].factors[0]
+            target = (entries.x, entries.rows, entries.cols)
+        elif isinstance(value, indices.Indexed):
             rows, cols = _labels_of(value)
             tensor = indices.to_matrix(value, rows, cols)
             target = (tensor, rows, cols)
         else:
-            if labels != (None, None):
-                value = indices.entry(value, *labels)
-                target = (_core(value), *labels)
-            else:
-                target = (value, None, None)
+            target = (value, None, None)
         lhs = target[0]
         default = self._step_default(lhs)
         return kind, lhs, target, default
@@ -710,10 +716,6 @@ def _sizes_of(lhs, rows, cols):
     if cols:
         sizes[cols] = lhs.cols
     return sizes
-
-
-def _core(value):
-    return value.terms[0].factors[0].x if isinstance(value, indices.Indexed) else value
 
 
 def _described(v):

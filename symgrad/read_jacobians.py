@@ -119,6 +119,6 @@ def numerator(value):
         return value.args[0]
     if isinstance(value, indices.Indexed):
         f = value.terms[0].factors[0]
-        if isinstance(f.x, Transpose):
+        if isinstance(f, indices.Factor) and isinstance(f.x, Transpose):
             return indices.entry(f.x.args[0], f.cols, f.rows)
     return value

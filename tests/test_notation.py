@@ -588,3 +588,12 @@ def test_a_jacobian_across_several_steps_is_not_checkable_never_wrong():
     assert v.status == "not checkable"
     assert v.problems == ["a product over steps (∏): a closed form over time, not checked (symgrad "
                           "checks recurrences one step at a time)"]
+
+
+def test_a_jacobian_on_the_left_entry_by_entry_in_either_layout():
+    """(∂hₜ/∂hₜ₋₁)_{ij} = ∂h_{t,i}/∂h_{t-1,j} in numerator layout, ∂h_{t,j}/∂h_{t-1,i} in denominator."""
+    numerator = r"(\partial h_t/\partial h_{t-1})_{ij} = (1 - h_{t,i}^2)\, W_{ij}"
+    denominator = r"(\partial h_t/\partial h_{t-1})_{ij} = W_{ji} (1 - h_{t,j}^2)"
+    assert statuses(judge("rnn", numerator)) == ["right"]
+    assert statuses(judge("rnn", "% layout: denominator", denominator)) == ["right"]
+    assert statuses(judge("rnn", denominator)) == ["wrong"]

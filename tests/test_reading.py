@@ -166,3 +166,10 @@ def test_a_bad_truncation_is_one_line_and_exit_2(tmp_path, line, message):
     path.write_text(f"model: dense\n{line}\ndW1 = 0\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["verify", str(path)])
     assert result.exit_code == 2 and result.output == f"symgrad: error: {message}\n"
+
+
+def test_the_gradient_of_one_entry_on_the_left_is_one_clear_error():
+    (eq,) = read([r"\nabla_{W} h_i^{(t)} = 0"], RNN, "hand.tex")
+    assert eq.kind == "unreadable"
+    assert eq.error == ("1: ∇_W u_i on the left-hand side: write it inside a chain rule, as "
+                        "∇_W L = Σ_i (∂L/∂u_i) ∇_W u_i")
