@@ -305,7 +305,8 @@ class Verifier:
         if isinstance(derived, Zero):
             return [f"this delta is zero there, not {text(rhs)}"]
         if isinstance(derived, Jacobian):             # diagnosed against its printed routes
-            derived = self._jacobian_total(derived) or derived
+            total = self._jacobian_total(derived)
+            derived = derived if total is None else total
         candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
                       diagnose(self.basis(derived), self.basis(rhs))]
         problems = min((c for c in candidates if c), key=vagueness, default=[])
