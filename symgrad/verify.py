@@ -284,7 +284,7 @@ class Verifier:
                            expected, col, list(notes))
         if equal:
             return Verdict(line, source, "forward", key, [], "", col, list(notes), bound)
-        return Verdict(line, source, "wrong", key, self.explain(model_rhs, rhs), expected, col,
+        return Verdict(line, source, "wrong", key, self.explain_forward(model_rhs, rhs), expected, col,
                        list(notes))
 
     def loose_indices(self, lhs, rhs):
@@ -310,6 +310,12 @@ class Verifier:
         candidates = [diagnose(name_nodes(derived, self.model), name_nodes(rhs, self.model)),
                       diagnose(self.basis(derived), self.basis(rhs))]
         problems = min((c for c in candidates if c), key=vagueness, default=[])
+        return problems or ["the two sides differ, though no single term explains it"]
+
+    def explain_forward(self, model_rhs, rhs):
+        """A wrong forward equation, term by term against the model's own right-hand side (not
+        named as its node, which would hide every term)."""
+        problems = diagnose(model_rhs, rhs)
         return problems or ["the two sides differ, though no single term explains it"]
 
     def basis(self, expr):

@@ -202,8 +202,9 @@ def test_a_forward_equation_is_checked_against_the_model():
     tanh = symgrad.dsl.tanh
     verifier = Verifier(RNN)
     assert verifier.check_forward(1, "", h, tanh(U @ x + W @ h.prev + b)).status == "forward"
-    wrong = verifier.check_forward(1, "", h, tanh(U @ x + W.T @ h.prev + b))
-    assert wrong.status == "wrong" and wrong.expected == "hₜ = tanh(aₜ)"
+    wrong = verifier.check_forward(1, "", m.declared["a"], U @ x + W.T @ h.prev + b)
+    assert wrong.status == "wrong" and wrong.expected == "aₜ = b + W hₜ₋₁ + U xₜ"
+    assert wrong.problems == ["spurious transpose: Wᵀ hₜ₋₁ has Wᵀ where W belongs"]
 
 
 def test_the_json_report_names_its_fields(tmp_path):
