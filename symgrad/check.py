@@ -48,10 +48,11 @@ def example(compiled, sizes, T=4, B=3, seed=0):
 
 
 def padding_mask(rng, shape):
-    """Additive key-padding masks: per example, the last keys hidden (−∞), at least one kept."""
+    """Additive key-padding masks (queries, B, keys): per example, the last keys hidden (−∞),
+    at least one kept."""
     mask = np.zeros(shape)
-    for b in range(shape[0]):
-        mask[b, ..., rng.integers(1, shape[-1] + 1):] = -np.inf
+    for b in range(shape[1]):
+        mask[:, b, rng.integers(1, shape[-1] + 1):] = -np.inf
     return mask
 
 
@@ -123,13 +124,36 @@ class Report:
         return max(errs + ([self.forward_ref] if self.forward_ref is not None else []), default=None)
 
 
-def _reference_module(reference):
-    """A module, a module name, or (module name, options) for a reference with options."""
+def _reference_module(reference, compiled):
+    """A module, a module name, or (module name, options) for a reference with options; a
+    reference written batch-first (``LAYOUT = "batch-first"``) is seen in the compiled layout."""
     if isinstance(reference, tuple):
         module, options = importlib.import_module(reference[0]), reference[1]
-        return SimpleNamespace(forward=lambda p, i: module.forward(p, i, **options),
-                               vjp=lambda p, i, c: module.vjp(p, i, c, **options))
-    return importlib.import_module(reference) if isinstance(reference, str) else reference
+        ref = SimpleNamespace(forward=lambda p, i: module.forward(p, i, **options),
+                              vjp=lambda p, i, c: module.vjp(p, i, c, **options))
+    else:
+        module = ref = importlib.import_module(reference) if isinstance(reference, str) else reference
+    if getattr(module, "LAYOUT", None) == "batch-first":
+        return swapped(ref, position_arrays(compiled))
+    return ref
+
+
+def position_arrays(compiled):
+    """The names of the arrays whose rows are positions (attention's Q, X, masks, outputs):
+    (T, B, …) at the compiled model's boundary, batch second."""
+    if compiled.derivation.model.sequence:
+        return set()
+    return {k for k, dims in {**compiled.inputs, **compiled.outputs}.items()
+            if len(dims) >= 3 and dims[1] == "B"}
+
+
+def swapped(impl, keys):
+    """``impl`` (forward, vjp) seen with the first two axes of the arrays ``keys`` swapped:
+    a batch-first implementation in the step-first layout, or the reverse."""
+    def swap(arrays):
+        return {k: np.swapaxes(v, 0, 1) if k in keys else v for k, v in arrays.items()}
+    return SimpleNamespace(forward=lambda p, i: swap(impl.forward(p, swap(i))),
+                           vjp=lambda p, i, c: swap(impl.vjp(p, swap(i), swap(c))))
 
 
 def _reference_name(reference):
@@ -147,7 +171,7 @@ def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
     fd = finite_differences(compiled, params, inputs, cot)
     ref_grads, forward_ref = {}, None
     if reference is not None:
-        ref = _reference_module(reference)
+        ref = _reference_module(reference, compiled)
         ours, theirs = compiled.forward(params, inputs), ref.forward(params, inputs)
         forward_ref = max(rel_err(ours[k], theirs[k]) for k in ours)
         ref_grads = ref.vjp(params, inputs, cot)

@@ -104,9 +104,10 @@ class Derivation:
                 return eq
         raise KeyError(lhs_text)
 
-    def compile(self):
+    def compile(self, dtype="float64"):
+        """NumPy forward, vjp and value_and_grad, in float64 (default) or float32."""
         from .codegen import compile_derivation
-        return compile_derivation(self)
+        return compile_derivation(self, dtype)
 
     def to_latex(self):
         from .render.latex import derivation_latex

@@ -1,0 +1,172 @@
+"""A symgrad expression as one line of NumPy code: one ``_print_<Op>`` per node class.
+
+Three contexts: ``step`` (inside the loop over an axis, at the loop index ``_t``), ``all``
+(every step of an axis at once) and ``static`` (no step). How a time-indexed array is
+indexed depends on how it is stored (``Storage``): padded by the lag on both sides,
+unpadded, a two-slot rolling buffer, or a per-step temporary without a step axis.
+"""
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from ..algebra import LEAVES, scale, split_coef
+from ..functions import lookup
+from ..ops import (Fn, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack, StepRow,
+                   TimeSum, Transpose)
+from ..symbols import T, Ones, step_variable
+
+PADDED, PLAIN, ROLLING, TEMP = "padded", "plain", "rolling", "temp"
+
+
+class Code(NumPyPrinter):
+    """Prints expressions for one context; ``storage`` maps an array's code name (``h``,
+    ``δh``) to its storage kind (default: padded)."""
+
+    def __init__(self, lag, mode, lengths=None, storage=None):
+        super().__init__({"fully_qualified_modules": True})
+        self.lag, self.mode = lag, mode
+        self.lengths = lengths or {"t": ("T_", T)}   # axis → (runtime variable, length symbol)
+        self.storage = storage or {}
+
+    def derived(self, mode):
+        return Code(self.lag, mode, self.lengths, self.storage)
+
+    def code(self, e, parent=None):
+        s = self._print(e)
+        simple = isinstance(e, LEAVES + (Transpose, Fn, Softmax, RowSoftmax, LayerNorm, RowStd,
+                                         MatMul, TimeSum, HeadSum, Stack, StepRow))
+        return s if simple or parent is None else "(" + s + ")"
+
+    def index(self, name, time, axis):
+        """The index of an array stored as ``name`` at ``time`` on ``axis``, in this context."""
+        kind = self.storage.get(name, PADDED)
+        k = time - step_variable(axis)
+        if k.is_Integer:
+            k = int(k)
+            if kind == TEMP:
+                assert k == 0 and self.mode == "step", f"{name} is a per-step temporary"
+                return ""
+            if self.mode == "step":
+                at = f"_t{k:+d}" if k else "_t"
+                return {PADDED: f"[{at}]", ROLLING: f"[({at}) % 2]",
+                        PLAIN: f"[{at}{-self.lag:+d}]" if self.lag else f"[{at}]"}[kind]
+            start = self.lag + k if kind == PADDED else k
+            assert kind != ROLLING, f"{name} is a rolling buffer, read at one step only"
+            return f"[{start}:{start}+{self.lengths[axis][0]}]" if kind == PADDED or k else ""
+        runtime = {length: sp.Symbol(var) for var, length in self.lengths.values()}
+        padded = (time + self.lag - 1).xreplace(runtime)   # the step T+1 is index T_+1
+        return {PADDED: f"[{sp.sstr(padded)}]", ROLLING: f"[({sp.sstr(padded)}) % 2]",
+                PLAIN: f"[{sp.sstr(padded - self.lag)}]"}[kind]
+
+    def _print_Sym(self, e):
+        return e.name
+
+    def _print_Seq(self, e):
+        return e.name + self.index(e.name, e.time, e.axis_name)
+
+    def _print_Delta(self, e):
+        var = e.var
+        name = "δ" + var.name
+        return name if not hasattr(var, "time") else name + self.index(name, var.time, var.axis_name)
+
+    def _print_Cotangent(self, e):
+        var = e.var
+        name = "Δ" + var.name
+        return name if not hasattr(var, "time") else name + self.index(name, var.time, var.axis_name)
+
+    def _print_Ones(self, e):
+        return f"np.ones(({self.dim(e.rows)}, {self.dim(e.cols)}), dtype=DTYPE)"
+
+    def _print_Zero(self, e):
+        return f"np.zeros(({self.dim(e.rows)}, {self.dim(e.cols)}), dtype=DTYPE)"
+
+    def dim(self, d):
+        return super()._print(d).replace("numpy.", "np.")
+
+    def _print_Add(self, e):
+        out = []
+        for i, a in enumerate(e.args):
+            c, core = split_coef(a)
+            negative = i > 0 and c.could_extract_minus_sign()
+            c = -c if negative else c
+            body = self.coef(c) if isinstance(core, Ones) else self._print(scale(c, core))
+            out.append((" - " if negative else " + " if i else "") + body)
+        return "".join(out)
+
+    def coef(self, c):
+        """A scalar as a Python float, so it never changes the arrays' dtype (a NumPy float64
+        scalar would turn a float32 product into float64)."""
+        if c.is_Number:
+            return repr(float(c))
+        return "float(" + super()._print(c).replace("numpy.", "np.") + ")"
+
+    def _print_Scale(self, e):
+        if e.coef == -1:
+            return "-" + self.code(e.x, e)
+        return self.coef(e.coef) + " * " + self.code(e.x, e)
+
+    def _print_MatMul(self, e):
+        """Left to right; a product with ones is a sum or a broadcast, never a real product."""
+        first, rest = e.args[0], e.args[1:]
+        if isinstance(first, Ones):   # 1_r 1ᵀ X: column sums, repeated over r rows
+            out = f"np.sum({self._print(rest[0])}, axis=-2, keepdims=True)"
+            if first.rows != 1:
+                out = f"({self._print_Ones(Ones(first.rows, 1))} * {out})"
+            rest = rest[1:]
+        else:
+            out = self.code(first, e)
+        for f in rest:
+            if isinstance(f, Ones):   # X 1 1ᵀ_c: row sums, repeated over c columns
+                out = f"np.sum({out}, axis=-1, keepdims=True)"
+                if f.cols != 1:
+                    out = f"({out} * {self._print_Ones(Ones(1, f.cols))})"
+            else:
+                out = f"_mm({out}, {self.code(f, e)})"
+        return out
+
+    def _print_Had(self, e):
+        return " * ".join(self.code(f, e) for f in e.args)
+
+    def _print_ScalarMul(self, e):
+        return self.code(e.s, e) + " * " + self.code(e.x, e)
+
+    def _print_Transpose(self, e):
+        return "_T(" + self._print(e.args[0]) + ")"
+
+    def _print_Fn(self, e):
+        entry = lookup(e.impl)
+        if e.order and entry.numpy_prime:
+            return entry.numpy_prime.format(x=self._print(e.x))
+        if e.order:
+            from ..algebra import fn
+            return self.code(entry.deriv(fn(e.name, e.impl, e.x), e.x), e)
+        return entry.numpy.format(x=self._print(e.x))
+
+    def _print_EPow(self, e):
+        if e.p == -1:
+            return "1.0 / " + self.code(e.x, e)
+        return self.code(e.x, e) + f" ** {float(e.p) if not e.p.is_integer else int(e.p)}"
+
+    def _print_RowSoftmax(self, e):
+        return "_softmax_rows(" + self._print(e.x) + ")"
+
+    def _print_LayerNorm(self, e):
+        return f"_layernorm({self._print(e.x)}, {self.coef(e.eps)})"
+
+    def _print_RowStd(self, e):
+        return f"_rowstd({self._print(e.x)}, {self.coef(e.eps)})"
+
+    def _print_Softmax(self, e):
+        return "_softmax(" + self._print(e.x) + ")"
+
+    def _print_TimeSum(self, e):
+        return "np.sum(" + self.derived("all")._print(e.x) + ", axis=0)"
+
+    def _print_Stack(self, e):
+        return "_stack(" + self.derived("all")._print(e.x) + ")"
+
+    def _print_StepRow(self, e):
+        rows = "_step_rows(" + self._print(e.g) + ")"
+        return rows + (f"[_t - {self.lag}]" if self.mode == "step" else "")
+
+    def _print_HeadSum(self, e):
+        return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"

@@ -1,0 +1,487 @@
+"""Derivation → the source of a standalone NumPy module with ``forward``, ``vjp`` and
+``value_and_grad``, batched, in float64 or float32.
+
+Inside, a vector of the math is an array ``(…, n, 1)`` behind its step and batch axes; a
+parameter keeps its math shape. Each recurrence is one loop over its axis; everything else
+is one vectorized expression over all steps, and a gradient Σₜ δ xᵀ one matrix product over
+all T·B rows. What runs is planned first (``plan``): values the backward pass needs are
+kept by the forward pass (activations, and subexpressions both passes compute), the rest
+live for one step; a recurrent delta read only by its own loop lives in two slots.
+At the boundary every data array is step-first, batch-second: ``(T, B, …)``.
+"""
+import sympy as sp
+
+from ..algebra import add, split_coef
+from ..errors import ModelError
+from ..ops import Add, MatMul, TimeSum
+from ..symbols import Cotangent, Seq, Sym
+from .plan import (input_storage, reads_by_offset, schedule, share_subexpressions, step_reads,
+                   storage)
+from .printer import PADDED, PLAIN, ROLLING, TEMP, Code
+from .runtime import RUNTIME
+
+DTYPES = ("float64", "float32")
+
+
+def _user_dims(sym, heads=None):
+    """The shape a user's array has: a vector, row or column, is 1-D; a 1×1 is a scalar;
+    a per-head parameter has the heads first."""
+    first = [heads] if heads is not None and isinstance(sym, Sym) and sym.per_head else []
+    return first + [d for d in sym.shape if d != 1]
+
+
+def _batched(e):
+    return any(s.role not in ("param", "causal") for s in e.atoms(Sym, Seq)) or bool(e.atoms(Cotangent))
+
+
+def _is_matrix_data(sym):
+    """Data whose rows are positions (Q, X of attention): the user gives it (T, B, d)."""
+    return isinstance(sym, Sym) and sym.role not in ("param", "causal") and 1 not in sym.shape
+
+
+def _doc(text):
+    """Text safe inside a triple-quoted docstring: backslashes, quotes and control characters
+    escaped, so a model's title or source can neither end the string nor run as code."""
+    out = []
+    for ch in text:
+        if ch == "\\" or ch == '"':
+            out.append("\\" + ch)
+        elif ch != "\n" and (ord(ch) < 32 or ord(ch) == 127):
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _comment(text):
+    """One comment line, whatever the text holds."""
+    return "# " + " ".join(str(text).split("\n"))
+
+
+class Writer:
+    """Writes the module for one Derivation (in the expanded style: derivatives from the
+    activations the forward pass keeps)."""
+
+    def __init__(self, d, dtype="float64"):
+        if dtype not in DTYPES:
+            raise ModelError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
+        self.d, self.m, self.dtype = d, d.model, dtype
+        self.lag = self.m.max_lag
+        self.seq = self.m.sequence
+        self.lines = []
+        # each time axis: the variable its length has at run time (T_ for t), and its symbol
+        self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
+        if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
+            raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
+        for name in self.m.states:
+            if name + "0" in self.m.declared:
+                raise ModelError(f"model {self.m.name}: {name}0 names both a symbol and "
+                                 f"the initial state of {name}")
+        self.plan()
+
+    # -- the plan -----------------------------------------------------------------
+    def plan(self):
+        m, d = self.m, self.d
+        backward = d.deltas + d.inputs + d.initial + d.params
+        forward = [(x.symbol, x.rhs) for x in m.definitions]
+        taken = set(m.declared) | set(m.dims_) | {"T_", "B_", "DTYPE"}
+        self.forward, rhs, self.kept = share_subexpressions(forward, [e.rhs for e in backward], taken)
+        self.comments = {x.symbol.name: str(eq) for x, eq in zip(m.definitions, d.forward)}
+        eqs = [(e, r) for e, r in zip(backward, rhs)]
+        kinds = {"delta": [], "input": [], "initial": [], "param": []}
+        for e, r in eqs:
+            kinds[e.kind].append((e.lhs.var, r, str(e)))
+        self.deltas, self.input_grads = kinds["delta"], kinds["input"]
+        self.initial_grads, self.param_grads = kinds["initial"], kinds["param"]
+
+        fwd_reads = {lhs.name: step_reads(r, "") for lhs, r in self.forward}
+        self.fwd_groups = schedule([lhs.name for lhs, _ in self.forward], fwd_reads)
+        after = [r for _, r, _ in self.deltas + self.input_grads + self.initial_grads + self.param_grads]
+        outside = reads_by_offset(after, "")
+        for o in m.outputs:
+            outside.setdefault(o, []).append(0)
+        self.storage = storage(self.fwd_groups, self.forward, outside, "", fixed_ok=False)
+
+        delta_eqs = [(v, r) for v, r, _ in self.deltas]
+        self.delta_groups = schedule([v.name for v, _ in delta_eqs],
+                                     {v.name: step_reads(r, "δ") for v, r in delta_eqs})
+        grads = [r for _, r, _ in self.input_grads + self.initial_grads + self.param_grads]
+        self.storage.update(storage(self.delta_groups, delta_eqs, reads_by_offset(grads, "δ"),
+                                    "δ", fixed_ok=True))
+        all_reads = reads_by_offset([r for _, r in self.forward] + after, "")
+        for x in m.inputs + m.targets:
+            for e in [r for _, r in self.forward] + after:
+                for s in e.atoms(Seq):
+                    if s.name == x.name:
+                        all_reads.setdefault(x.name, []).append(s.offset)
+        self.storage.update(input_storage(m, all_reads))
+        for o in m.outputs:
+            if o != m.loss_name and isinstance(m.declared[o], Seq):
+                offsets = {c.var.offset for e in after for c in e.atoms(Cotangent) if c.var.name == o}
+                self.storage["Δ" + o] = PLAIN if offsets <= {0} else PADDED
+
+    # -- helpers ------------------------------------------------------------------
+    def emit(self, line="", depth=1):
+        self.lines.append("    " * depth + line if line else "")
+
+    def printer(self, mode):
+        return Code(self.lag, mode, self.lengths, self.storage)
+
+    def shape(self, sym):
+        p = self.printer("static")
+        return tuple(p.dim(x) for x in sym.shape)
+
+    def lead(self, sym):
+        """The leading axes a symbol's values have: (length of its axis, batch) or (batch,)."""
+        return (self.lengths[sym.axis_name][0], "B_") if isinstance(sym, Seq) else ("B_",)
+
+    def internal(self, sym, lead=None):
+        """The code of the array shape a symbol has inside the generated functions."""
+        if lead is None:
+            lead = () if sym.role in ("param", "causal") else self.lead(sym)
+        heads = ((str(self.m.head_dim),) if sym.per_head else ("1",)) \
+            if self.m.head_dim is not None and (sym.role != "param" or sym.per_head) else ()
+        return "(" + ", ".join(list(lead) + list(heads) + list(self.shape(sym))) + ",)"
+
+    def user_dims(self, sym):
+        """The user's axes of a data array, as dimension names: (T, B, …) for a sequence and
+        for data whose rows are positions, (B, …) for a vector."""
+        m = self.m
+        dims = tuple(str(x) for x in _user_dims(sym, m.head_dim))
+        if isinstance(sym, Seq):
+            return ("T" if sym.axis_name == "t" else str(m.axes[sym.axis_name]), "B") + dims
+        if _is_matrix_data(sym):
+            return (dims[0], "B") + dims[1:]
+        return ("B",) + dims
+
+    def user_shape(self, sym, lead):
+        """The code of a symbol's user-facing shape after ``lead``: vectors 1-D, scalars ()."""
+        p = self.printer("static")
+        dims = _user_dims(sym, self.m.head_dim if sym.role == "param" else None)
+        return "(" + "".join(x + ", " for x in lead) + "".join(p.dim(x) + ", " for x in dims) + ")"
+
+    def to_internal(self, sym, src):
+        """Code converting the user's array ``src`` of a data symbol to its internal shape."""
+        arr = f"np.asarray({src}, dtype=DTYPE)"
+        if _is_matrix_data(sym):     # (T, B, d) → (B, T, d): rows are positions within an example
+            arr = f"np.swapaxes({arr}, 0, 1)"
+        return f"np.reshape({arr}, {self.internal(sym)})"
+
+    def to_user(self, val, sym, lead):
+        """A batched value (a shared value has head axis 1) in the user's layout, as its own copy."""
+        full = f"np.broadcast_to({val}, {self.internal(sym, lead)})"
+        out = f"np.reshape({full}, {self.user_shape(sym, lead)})"
+        if _is_matrix_data(sym):
+            return f"np.ascontiguousarray(np.swapaxes({out}, 0, 1))"
+        return f"np.array({out})"
+
+    # -- module parts -------------------------------------------------------------
+    def module(self):
+        m = self.m
+        doc = [f"Forward pass and vector-Jacobian product of the model {m.name!r}, generated by symgrad.",
+               "", f"{m.title}" if getattr(m, "title", None) else "",
+               f"Source: {m.source}" if m.source else "",
+               "",
+               "Equations (column vectors). Arrays are batched, step-first: a sequence is (T, B, n),",
+               "data whose rows are positions (T, B, d); parameters keep their math shape, bias",
+               f"vectors are 1-D. Arithmetic in {self.dtype}.", ""]
+        doc += ["    " + str(eq) for eq in self.d.forward] + [""]
+        doc += ["    " + str(eq) for eq in self.d.backward]
+        head = ['"""' + _doc("\n".join(doc)) + '\n"""', "import numpy as np", "",
+                f"DTYPE = np.{self.dtype}"]
+        head += [f"{k} = {v!r}" for k, v in self.signature().items()] + [RUNTIME]
+        self.lines = []
+        self.sizes_fn()
+        self.init_fn()
+        self.public_fns()
+        self.forward_fn()
+        self.outputs_fn()
+        self.backward_fn()
+        return "\n".join(head + self.lines) + "\n"
+
+    def signature(self):
+        m = self.m
+        dims = lambda s: tuple(str(x) for x in _user_dims(s, m.head_dim))  # noqa: E731
+        return {
+            "SIZES": tuple(m.dims_),
+            "PARAMS": {p.name: dims(p) for p in m.params},
+            "INPUTS": {s.name: self.user_dims(s) for s in m.inputs + m.targets},
+            "ONEHOT": tuple(s.name for s in m.targets if s.role == "onehot"),
+            "MASKS": tuple(s.name for s in m.targets if s.role == "mask"),
+            "INITIAL": {n + "0": ("B",) + dims(m.declared[n]) for n in m.states},
+            "OUTPUTS": {o: self.user_dims(m.declared[o]) if o != m.loss_name else ("B",)
+                        for o in m.outputs},
+            "LOSS": m.loss_name,
+        }
+
+    def sizes_fn(self):
+        self.emit("", 0)
+        self.emit("def _sizes(params, inputs):", 0)
+        self.emit('"""The sizes, read off the arrays."""')
+        self.emit("sizes = {}")
+        sig = self.signature()
+        for store, table in (("params", sig["PARAMS"]), ("inputs", sig["INPUTS"])):
+            for name, dims in table.items():
+                for i, dim in enumerate(dims):
+                    if dim in self.m.dims_:
+                        self.emit(f"sizes.setdefault({dim!r}, np.shape({store}[{name!r}])[{i}])")
+        self.emit("return sizes")
+
+    def init_fn(self):
+        self.emit("", 0)
+        self.emit("def init_params(sizes, seed=0):", 0)
+        self.emit('"""Random parameters: N(0, 1/fan_in) for matrices, N(0, 0.25) for vectors."""')
+        self.emit("rng = np.random.default_rng(seed)")
+        self.emit("params = {}")
+        self.emit("for name, dims in PARAMS.items():")
+        self.emit("shape = tuple(sizes[d] for d in dims)", 2)
+        self.emit("scale = 1.0 / np.sqrt(shape[-2]) if len(shape) >= 2 else 0.5", 2)
+        self.emit("params[name] = (scale * rng.standard_normal(shape)).astype(DTYPE)", 2)
+        self.emit("return params")
+
+    def public_fns(self):
+        self.emit("", 0)
+        self.emit("def forward(params, inputs):", 0)
+        self.emit('"""The model\'s outputs for a batch."""')
+        self.emit("return _outputs(_forward_values(params, inputs))")
+        self.emit("", 0)
+        self.emit("def vjp(params, inputs, cotangents, truncate=None):", 0)
+        self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' '
+                  'cotangents;\n    truncate=k cuts the chain every k steps (truncated BPTT)."""')
+        self.emit("return _backward(_forward_values(params, inputs), cotangents, truncate)")
+        self.emit("", 0)
+        self.emit("def value_and_grad(params, inputs, cotangents, truncate=None):", 0)
+        self.emit('"""forward and vjp in one pass: (outputs, gradients)."""')
+        self.emit("_v = _forward_values(params, inputs)")
+        self.emit("return _outputs(_v), _backward(_v, cotangents, truncate)")
+
+    def unpack(self):
+        """Local variables for sizes, and every array in its internal shape."""
+        m, K = self.m, self.lag
+        self.emit("_size = _sizes(params, inputs)")
+        for d in m.dims_:
+            self.emit(f"{d} = _size[{d!r}]")
+        data = m.inputs + m.targets
+        if self.seq:
+            first = next(x.name for x in data if x.axis_name == "t")
+            self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
+        else:
+            self.emit(f"B_ = np.shape(inputs[{data[0].name!r}])[{1 if _is_matrix_data(data[0]) else 0}]")
+        for p in m.params:
+            self.emit(f"{p.name} = np.reshape(np.asarray(params[{p.name!r}], dtype=DTYPE), {self.internal(p)})")
+        for x in data:
+            arr = self.to_internal(x, f"inputs[{x.name!r}]")
+            padded = isinstance(x, Seq) and self.storage.get(x.name) == PADDED
+            self.emit(f"{x.name} = _pad({arr}, {K})" if padded else f"{x.name} = {arr}")
+        for x in m.symbols("causal"):
+            self.emit(f"{x.name} = _causal({self.shape(x)[0]})")
+
+    def allocate(self, sym, name):
+        kind = self.storage.get(name, PADDED)
+        if kind == TEMP:
+            return
+        shape = self.internal(sym)[1:-1].split(", ")[1:]   # without the step axis
+        if kind == ROLLING:
+            self.emit(f"{name} = np.zeros((2, {', '.join(shape)}), dtype=DTYPE)")
+        else:
+            length = self.lead(sym)[0]
+            self.emit(f"{name} = np.zeros(({length} + {2 * self.lag}, {', '.join(shape)}), dtype=DTYPE)")
+
+    def forward_fn(self):
+        m = self.m
+        self.emit("", 0)
+        self.emit("def _forward_values(params, inputs):", 0)
+        self.emit('"""The values the outputs and the backward pass read; also sizes and parameters."""')
+        self.unpack()
+        for lhs, _ in self.forward:
+            if isinstance(lhs, Seq):
+                self.allocate(lhs, lhs.name)
+        for name, offset in m.states.items():
+            sym = m.declared[name]
+            boundary = "0" if offset < 0 else f"{self.lead(sym)[0]} + 1"
+            if self.storage.get(name) == ROLLING:
+                boundary = f"({boundary}) % 2"
+            self.emit(f"if inputs.get({name + '0'!r}) is not None:")
+            self.emit(f"{name}[{boundary}] = np.reshape(np.asarray(inputs[{name + '0'!r}], dtype=DTYPE), "
+                      f"{self.internal(sym, ['B_'])})", 2)
+        comments = {lhs.name: self.comments.get(lhs.name) or f"{lhs.name} = {rhs}  (kept for the backward pass)"
+                    for lhs, rhs in self.forward}
+        self.schedule(self.forward, self.fwd_groups, "", comments)
+        names = self.value_names()
+        self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
+
+    def value_names(self):
+        """Every name the forward pass leaves for the outputs and the backward pass."""
+        m = self.m
+        nodes = [lhs.name for lhs, _ in self.forward if self.storage.get(lhs.name) != TEMP]
+        return (list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets]
+                + [s.name for s in m.symbols("causal")] + nodes + (["T_"] if self.seq else []) + ["B_"])
+
+    def outputs_fn(self):
+        m, K = self.m, self.lag
+        self.emit("", 0)
+        self.emit("def _outputs(_v):", 0)
+        self.emit('"""The model\'s outputs in the user\'s layout."""')
+        if m.dims_:
+            self.emit(", ".join(m.dims_) + ", = " + ", ".join(f"_v[{d!r}]" for d in m.dims_) + ",")
+        if self.seq:
+            self.emit("T_, B_ = _v['T_'], _v['B_']")
+        else:
+            self.emit("B_ = _v['B_']")
+        out = []
+        for o in m.outputs:
+            sym = m.declared[o]
+            val = f"_v[{o!r}]" + (f"[{K}:{K} + {self.lead(sym)[0]}]" if isinstance(sym, Seq) else "")
+            out.append(f"{o!r}: {self.to_user(val, sym, self.lead(sym))}")
+        self.emit("return {" + ", ".join(out) + "}")
+
+    def schedule(self, eqs, groups, prefix, comments, cut=False):
+        """All equations in dependency order: each recurrence a loop over its axis in its own
+        direction; any other per-step equation one vectorized expression over all steps;
+        static ones as they are. A recurrent sum's terms that read nothing of their own
+        recurrence, but something per step, are computed for all steps before its loop.
+        With ``cut`` (the backward pass on the axis t), terms that read a delta of another
+        step are dropped where truncated BPTT cuts the chain."""
+        K = self.lag
+        every, step, static = self.printer("all"), self.printer("step"), self.printer("static")
+        rhs_of = {lhs.name: rhs for lhs, rhs in eqs}
+        lhs_of = {lhs.name: lhs for lhs, _ in eqs}
+        for group, direction in groups:
+            if not direction:
+                name, = group
+                lhs, rhs = lhs_of[name], rhs_of[name]
+                self.emit(_comment(comments[name]))
+                if isinstance(lhs, Sym):
+                    self.emit(f"{prefix}{name} = {static.code(rhs)}")
+                else:
+                    length = self.lead(lhs)[0]
+                    code = self.cut_all(rhs, prefix, every) if cut and lhs.axis_name == "t" else every.code(rhs)
+                    self.emit(f"{prefix}{name}[{K}:{K} + {length}] = {code}")
+                continue
+            rest = {}
+            cutting = cut and lhs_of[group[0]].axis_name == "t"
+            for name in group:
+                terms = _terms(rhs_of[name])
+                mine = {(n, k) for n in group for k in (-1, 0, 1)}
+                fixed = [a for a in terms if not step_reads(a, prefix) & mine]
+                per_step = fixed if any(a.atoms(Seq) for a in fixed) else []
+                if per_step:
+                    rest[name] = [a for a in terms if a not in per_step]
+                    hoisted = self.cut_all(add(*per_step), prefix, every) if cutting else every.code(add(*per_step))
+                    self.emit(f"_in_{prefix}{name} = {hoisted}")
+            length = self.lead(lhs_of[group[0]])[0]
+            order = f"range({K}, {K} + {length})" if direction < 0 else f"reversed(range({K}, {K} + {length}))"
+            self.emit(f"for _t in {order}:")
+            if cutting:
+                self.emit(f"_flows = {'_t' if direction > 0 else '_t - 1'} not in _cut", 2)
+            for name in group:
+                lhs = lhs_of[name]
+                self.emit(_comment(comments[name]), 2)
+                terms = rest.get(name, _terms(rhs_of[name]))
+                parts = [f"_in_{prefix}{name}[_t - {K}]"] if name in rest else []
+                within = [a for a in terms if not (cutting and _crosses(a, prefix))]
+                across = [a for a in terms if cutting and _crosses(a, prefix)]
+                if within:
+                    parts.append(step._print(add(*within)) if parts else step.code(add(*within)))
+                if across:
+                    parts.append(f"({step._print(add(*across))} if _flows else 0.0)")
+                target = prefix + name + step.index(prefix + name, lhs.axis, lhs.axis_name)
+                self.emit(f"{target} = {' + '.join(parts)}", 2)
+
+    def cut_all(self, rhs, prefix, every):
+        """rhs for all steps at once, its terms that read a delta of a neighbouring step set to
+        zero at the steps where truncation cuts the chain."""
+        terms = _terms(rhs)
+        within = [a for a in terms if not _crosses(a, prefix)]
+        parts = [every.code(add(*within))] if within else []
+        for a in terms:
+            if _crosses(a, prefix):
+                parts.append(f"_cut({every.code(a)}, _cut, {_crosses(a, prefix)})")
+        return " + ".join(parts)
+
+    def backward_fn(self):
+        m, K = self.m, self.lag
+        self.emit("", 0)
+        self.emit("def _backward(_v, cotangents, truncate):", 0)
+        self.emit('"""The vector-Jacobian product from the forward values."""')
+        names = self.value_names()
+        self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
+        if self.seq:
+            self.emit("_cut = _cuts(truncate, T_)")
+        elif m.loss_name is None or True:
+            self.emit("if truncate is not None:")
+            self.emit(f"raise ValueError('truncate: the model {m.name} has no steps to cut')"
+                      .replace(f"{m.name}", m.name.replace("'", "")), 2)
+        if m.loss_name:
+            self.emit(f"_scale = float(cotangents.get({m.loss_name!r}, 1.0))")
+        for o in m.outputs:
+            if o == m.loss_name:
+                continue
+            sym = m.declared[o]
+            src = self.to_internal(sym, f"cotangents[{o!r}]")
+            padded = isinstance(sym, Seq) and self.storage.get("Δ" + o) == PADDED
+            self.emit(f"Δ{o} = _pad({src}, {K})" if padded else f"Δ{o} = {src}")
+        for var, _, _ in self.deltas:
+            if isinstance(var, Seq):
+                self.allocate(var, "δ" + var.name)
+        comments = {v.name: text for v, _, text in self.deltas}
+        self.schedule([(v, r) for v, r, _ in self.deltas], self.delta_groups, "δ", comments,
+                      cut=self.seq)
+        self.emit("grads = {}")
+        for var, rhs, text in self.input_grads:
+            self.emit(_comment(text))
+            val = self.printer("all" if self.seq else "static").code(rhs)
+            self.emit(f"grads[{var.name!r}] = {self.to_user(val, var, self.lead(var))}")
+        for var, rhs, text in self.initial_grads:
+            self.emit(_comment(text))
+            val = self.printer("static").code(rhs)
+            self.emit(f"grads[{var.name + '0'!r}] = {self.to_user(val, var, ('B_',))}")
+        for var, rhs, text in self.param_grads:
+            self.emit(_comment(text))
+            self.emit(f"grads[{var.name!r}] = {self.param_grad(var, rhs)}")
+        if m.loss_name:
+            self.emit("return {name: _scale * g for name, g in grads.items()}")
+        else:
+            self.emit("return grads")
+
+    def param_grad(self, sym, rhs):
+        """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
+        parts = []
+        for term in _terms(rhs):
+            coef, core = split_coef(term)
+            per_row = isinstance(core, TimeSum) or not self.seq
+            body = core.x if isinstance(core, TimeSum) else core
+            lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
+                                   else ("B_",)) + ",)"
+            p = self.printer("all" if isinstance(core, TimeSum) else "static")
+            if not per_row or sym.per_head:
+                code = p.code(body)
+            elif isinstance(body, MatMul) and _batched(body):
+                left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
+                code = f"_mm_sum({p.code(left)}, {p.code(body.args[-1])}, {lead})"
+            else:
+                code = f"_lead_sum({p.code(body)}, {lead})"
+            parts.append(code if coef == 1 else f"{p.coef(coef)} * {code}")
+        total = " + ".join(parts)
+        if sym.per_head:    # one gradient per head: sum the batch only
+            total = f"np.sum(np.broadcast_to({total}, {self.internal(sym, ['B_'])}), axis=0)"
+        return f"np.reshape({total}, {self.user_shape(sym, ())})"
+
+
+def _terms(rhs):
+    return rhs.args if isinstance(rhs, Add) else (rhs,)
+
+
+def _crosses(term, prefix):
+    """+1 or −1: the term reads a delta of the next (previous) step; 0: of its own step only."""
+    offsets = [k for _, k in step_reads(term, prefix) if k] if prefix else []
+    return max(offsets, key=abs) if offsets else 0
+
+
+def module_source(derivation, dtype="float64"):
+    """The source of the standalone NumPy module for a derivation (compiled from the expanded
+    style whatever style the derivation prints in: derivatives come from kept activations)."""
+    if derivation.style != "expanded":
+        from ..derive import derive
+        derivation = derive(derivation.model, "expanded")
+    return Writer(derivation, dtype).module()
