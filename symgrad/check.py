@@ -1,5 +1,6 @@
 """Numerical evidence for a derivation: central finite differences on the compiled
-forward, and the model's hand-written NumPy reference implementation.
+forward, and the model's hand-written NumPy reference implementation; for float32, the
+compiled float32 code against the float64 code.
 
 Relative error is ``max|a − b| / max(max|a|, max|b|, tiny)``, in float64, fixed seeds.
 """
@@ -11,6 +12,7 @@ import numpy as np
 
 FD_TOL = 1e-6
 REF_TOL = 1e-10
+F32_TOL = 1e-4    # float32 against float64: a few hundred ulps of float32 (2⁻²³ ≈ 1.2e-7)
 TINY = 1e-300
 
 
@@ -93,6 +95,7 @@ class Row:
     array: str
     fd: float
     ref: float | None
+    f32: float | None = None      # float32 against float64, when checked
 
 
 @dataclass
@@ -109,6 +112,9 @@ class Report:
     fd_tol: float = FD_TOL
     ref_tol: float = REF_TOL
     problems: list = field(default_factory=list)
+    dtype: str = "float64"
+    forward_f32: float | None = None
+    f32_tol: float = F32_TOL
 
     @property
     def passed(self):
@@ -163,8 +169,9 @@ def _reference_name(reference):
     return getattr(reference, "__name__", reference)
 
 
-def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
-    """Compare the compiled gradients with finite differences and with the reference module."""
+def check(derivation, sizes, reference=None, T=4, B=3, seed=0, dtype="float64"):
+    """Compare the compiled gradients with finite differences and with the reference module;
+    with dtype="float32" also the float32 code's outputs and gradients with float64's."""
     compiled = derivation.compile()
     params, inputs, cot = example(compiled, sizes, T, B, seed)
     grads = compiled.vjp(params, inputs, cot)
@@ -175,10 +182,14 @@ def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
         ours, theirs = compiled.forward(params, inputs), ref.forward(params, inputs)
         forward_ref = max(rel_err(ours[k], theirs[k]) for k in ours)
         ref_grads = ref.vjp(params, inputs, cot)
-    rows = [Row(k, rel_err(grads[k], fd[k]), rel_err(grads[k], ref_grads[k]) if k in ref_grads else None)
-            for k in fd]
+    single, forward_f32 = {}, None
+    if dtype == "float32":
+        single, forward_f32 = _float32_errors(derivation, compiled, params, inputs, cot, grads)
+    rows = [Row(k, rel_err(grads[k], fd[k]), rel_err(grads[k], ref_grads[k]) if k in ref_grads else None,
+                single.get(k)) for k in fd]
     report = Report(derivation.model.name, rows, forward_ref, dict(sizes),
-                    T if derivation.model.sequence else None, B, seed, _reference_name(reference))
+                    T if derivation.model.sequence else None, B, seed, _reference_name(reference),
+                    dtype=dtype, forward_f32=forward_f32)
     missing = sorted(set(fd) - set(grads))
     if missing:
         report.problems.append(f"no gradient for {', '.join(missing)}")
@@ -188,6 +199,23 @@ def check(derivation, sizes, reference=None, T=4, B=3, seed=0):
         if reference is not None and (r.ref is None or not r.ref <= REF_TOL):
             what = "has no such gradient" if r.ref is None else f"differs by {r.ref:.1e}"
             report.problems.append(f"{r.array}: the reference {what}")
+        if dtype == "float32" and not (r.f32 is not None and r.f32 <= F32_TOL):
+            report.problems.append(f"{r.array}: float32 differs from float64 by {r.f32:.1e}")
     if forward_ref is not None and not forward_ref <= REF_TOL:
         report.problems.append(f"forward: the reference differs by {forward_ref:.1e}")
+    if forward_f32 is not None and not forward_f32 <= F32_TOL:
+        report.problems.append(f"forward: float32 differs from float64 by {forward_f32:.1e}")
     return report
+
+
+def _float32_errors(derivation, compiled, params, inputs, cot, grads):
+    """{array: relative error} of the float32 code's gradients against float64's, and the
+    worst of its outputs; an array that comes back in another dtype counts as infinitely off."""
+    single = derivation.compile("float32")
+    as32 = lambda arrays: {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}  # noqa: E731
+    cot32 = {k: (v if k == compiled.loss else np.asarray(v, dtype=np.float32)) for k, v in cot.items()}
+    outs, grads32 = single.value_and_grad(as32(params), as32(inputs), cot32)
+    ours = compiled.forward(params, inputs)
+    err = lambda a, b: rel_err(a, b) if b.dtype == np.float32 else float("inf")  # noqa: E731
+    return ({k: err(grads[k], grads32[k]) for k in grads32 if k in grads},
+            max(err(ours[k], outs[k]) for k in ours))
