@@ -77,6 +77,8 @@ class Code(NumPyPrinter):
         return f"np.ones(({self.dim(e.rows)}, {self.dim(e.cols)}), dtype=DTYPE)"
 
     def _print_Zero(self, e):
+        if isinstance(e, sp.Integer):     # SymPy's own zero shares the class name
+            return "0"
         return f"np.zeros(({self.dim(e.rows)}, {self.dim(e.cols)}), dtype=DTYPE)"
 
     def dim(self, d):

@@ -102,6 +102,17 @@ def _pad(x, k):
     return np.concatenate([z, x, z]) if k else x
 
 
+def _cut(x, cuts, direction):
+    """x (all steps) with the steps zeroed whose term reads the next (direction 1) or the
+    previous (−1) step across a cut of truncated BPTT."""
+    rows = [c - 1 for c in cuts] if direction > 0 else list(cuts)
+    if not rows:
+        return x
+    x = np.array(x)
+    x[rows] = 0
+    return x
+
+
 def _cuts(truncate, steps):
     """Truncated BPTT: the steps t = k, 2k, … (below ``steps``) that end a chunk, after which
     no gradient flows back; none without truncation."""

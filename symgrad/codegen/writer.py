@@ -17,6 +17,8 @@ from ..ops import Add, MatMul, TimeSum
 from ..symbols import Cotangent, Seq, Sym
 from .plan import (input_storage, reads_by_offset, schedule, share_subexpressions, step_reads,
                    storage)
+from .fusion import (Stacks, delta_blocks, families, fuse_backward, fuse_forward, fused_param_grads,
+                     offsets)
 from .printer import PADDED, PLAIN, ROLLING, TEMP, Code
 from .runtime import RUNTIME
 
@@ -108,6 +110,13 @@ class Writer:
         grads = [r for _, r, _ in self.input_grads + self.initial_grads + self.param_grads]
         self.storage.update(storage(self.delta_groups, delta_eqs, reads_by_offset(grads, "δ"),
                                     "δ", fixed_ok=True))
+        self.families = families(self.forward)
+        delta_names = {v.name for v, _, _ in self.deltas}
+        self.blocks = delta_blocks(self.families, lambda n: self.storage.get(n, PADDED),
+                                   lambda n: n in delta_names)
+        for block in self.blocks:
+            self.storage[block.name] = PADDED
+        self.fused = 0
         all_reads = reads_by_offset([r for _, r in self.forward] + after, "")
         for x in m.inputs + m.targets:
             for e in [r for _, r in self.forward] + after:
@@ -306,7 +315,9 @@ class Writer:
                       f"{self.internal(sym, ['B_'])})", 2)
         comments = {lhs.name: self.comments.get(lhs.name) or f"{lhs.name} = {rhs}  (kept for the backward pass)"
                     for lhs, rhs in self.forward}
+        self.stacks, mark = Stacks(), len(self.lines)
         self.schedule(self.forward, self.fwd_groups, "", comments)
+        self.lines[mark:mark] = ["    " + line for line in self.stacks.lines()]
         names = self.value_names()
         self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
 
@@ -340,8 +351,9 @@ class Writer:
         direction; any other per-step equation one vectorized expression over all steps;
         static ones as they are. A recurrent sum's terms that read nothing of their own
         recurrence, but something per step, are computed for all steps before its loop.
-        With ``cut`` (the backward pass on the axis t), terms that read a delta of another
-        step are dropped where truncated BPTT cuts the chain."""
+        Products sharing an operand are fused (``fusion``). With ``cut`` (the backward pass
+        on the axis t), terms that read a delta of another step are dropped where truncated
+        BPTT cuts the chain."""
         K = self.lag
         every, step, static = self.printer("all"), self.printer("step"), self.printer("static")
         rhs_of = {lhs.name: rhs for lhs, rhs in eqs}
@@ -352,51 +364,78 @@ class Writer:
                 lhs, rhs = lhs_of[name], rhs_of[name]
                 self.emit(_comment(comments[name]))
                 if isinstance(lhs, Sym):
-                    self.emit(f"{prefix}{name} = {static.code(rhs)}")
+                    self.emit(f"{prefix}{name} = {static.code(self.fuse(rhs, prefix, static))}")
                 else:
                     length = self.lead(lhs)[0]
-                    code = self.cut_all(rhs, prefix, every) if cut and lhs.axis_name == "t" else every.code(rhs)
+                    code = self.cut_all(rhs, prefix, every) if cut and lhs.axis_name == "t" \
+                        else every.code(self.fuse(rhs, prefix, every))
                     self.emit(f"{prefix}{name}[{K}:{K} + {length}] = {code}")
                 continue
-            rest = {}
             cutting = cut and lhs_of[group[0]].axis_name == "t"
+            mine = {(n, k) for n in group for k in (-1, 0, 1)}
+            hoisted, looped = {}, {}
             for name in group:
                 terms = _terms(rhs_of[name])
-                mine = {(n, k) for n in group for k in (-1, 0, 1)}
                 fixed = [a for a in terms if not step_reads(a, prefix) & mine]
-                per_step = fixed if any(a.atoms(Seq) for a in fixed) else []
-                if per_step:
-                    rest[name] = [a for a in terms if a not in per_step]
-                    hoisted = self.cut_all(add(*per_step), prefix, every) if cutting else every.code(add(*per_step))
-                    self.emit(f"_in_{prefix}{name} = {hoisted}")
+                if any(a.atoms(Seq) for a in fixed):
+                    hoisted[name] = fixed
+                looped[name] = [a for a in terms if name not in hoisted or a not in fixed]
+            pending, hoisted = self.fuse_terms(hoisted, prefix, every)
+            for _, line in pending:
+                self.emit(line)
+            for name, terms in hoisted.items():
+                code = self.cut_all(add(*terms), prefix, every) if cutting \
+                    else every.code(self.fuse(add(*terms), prefix, every))
+                self.emit(f"_in_{prefix}{name} = {code}")
+            pending, looped = self.fuse_terms(looped, prefix, step)
             length = self.lead(lhs_of[group[0]])[0]
             order = f"range({K}, {K} + {length})" if direction < 0 else f"reversed(range({K}, {K} + {length}))"
             self.emit(f"for _t in {order}:")
             if cutting:
-                self.emit(f"_flows = {'_t' if direction > 0 else '_t - 1'} not in _cut", 2)
+                self.emit(f"_flows = {'_t' if direction > 0 else '_t - 1'} not in _ends", 2)
             for name in group:
-                lhs = lhs_of[name]
+                lhs, terms = lhs_of[name], looped[name]
+                for tmp, line in [p for p in pending if any(tmp_used(p[0], t) for t in terms)]:
+                    self.emit(line, 2)
+                    pending.remove((tmp, line))
                 self.emit(_comment(comments[name]), 2)
-                terms = rest.get(name, _terms(rhs_of[name]))
-                parts = [f"_in_{prefix}{name}[_t - {K}]"] if name in rest else []
+                parts = [f"_in_{prefix}{name}[_t - {K}]"] if name in hoisted else []
                 within = [a for a in terms if not (cutting and _crosses(a, prefix))]
                 across = [a for a in terms if cutting and _crosses(a, prefix)]
                 if within:
-                    parts.append(step._print(add(*within)) if parts else step.code(add(*within)))
+                    within = self.fuse(add(*within), prefix, step)
+                    parts.append(step._print(within) if parts else step.code(within))
                 if across:
-                    parts.append(f"({step._print(add(*across))} if _flows else 0.0)")
+                    parts.append(f"({step._print(self.fuse(add(*across), prefix, step))} if _flows else 0.0)")
                 target = prefix + name + step.index(prefix + name, lhs.axis, lhs.axis_name)
                 self.emit(f"{target} = {' + '.join(parts)}", 2)
+
+    def fuse(self, rhs, prefix, printer):
+        """One expression with its shared-operand products fused (backward: Σ Pᵀ δ over a block)."""
+        if not prefix:
+            return rhs
+        return add(*fuse_backward(list(_terms(rhs)), self.blocks, printer, self.stacks, printer.dim))
+
+    def fuse_terms(self, terms_of, prefix, printer):
+        """Term lists of several equations computed together, products fused across them:
+        ([(temporary, line)], new term lists)."""
+        if prefix:       # the backward pass fuses where it prints (after truncation splits terms)
+            return [], terms_of
+        counter = [self.fused]
+        lines, out = fuse_forward(terms_of, printer, self.stacks, counter, printer.dim)
+        self.fused = counter[0]
+        return lines, out
 
     def cut_all(self, rhs, prefix, every):
         """rhs for all steps at once, its terms that read a delta of a neighbouring step set to
         zero at the steps where truncation cuts the chain."""
         terms = _terms(rhs)
         within = [a for a in terms if not _crosses(a, prefix)]
-        parts = [every.code(add(*within))] if within else []
-        for a in terms:
-            if _crosses(a, prefix):
-                parts.append(f"_cut({every.code(a)}, _cut, {_crosses(a, prefix)})")
+        parts = [every.code(self.fuse(add(*within), prefix, every))] if within else []
+        for direction in (1, -1):
+            across = [a for a in terms if _crosses(a, prefix) == direction]
+            if across:
+                parts.append(f"_cut({every.code(self.fuse(add(*across), prefix, every))}, _ends, {direction})")
         return " + ".join(parts)
 
     def backward_fn(self):
@@ -407,11 +446,11 @@ class Writer:
         names = self.value_names()
         self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
         if self.seq:
-            self.emit("_cut = _cuts(truncate, T_)")
-        elif m.loss_name is None or True:
+            self.emit("_ends = _cuts(truncate, T_)   # the steps that end a chunk of truncated BPTT")
+        else:
             self.emit("if truncate is not None:")
-            self.emit(f"raise ValueError('truncate: the model {m.name} has no steps to cut')"
-                      .replace(f"{m.name}", m.name.replace("'", "")), 2)
+            self.emit(f"raise ValueError({'truncate: the model ' + m.name + ' has no steps to cut'!r})", 2)
+        self.stacks, mark = Stacks(), len(self.lines)
         if m.loss_name:
             self.emit(f"_scale = float(cotangents.get({m.loss_name!r}, 1.0))")
         for o in m.outputs:
@@ -421,8 +460,11 @@ class Writer:
             src = self.to_internal(sym, f"cotangents[{o!r}]")
             padded = isinstance(sym, Seq) and self.storage.get("Δ" + o) == PADDED
             self.emit(f"Δ{o} = _pad({src}, {K})" if padded else f"Δ{o} = {src}")
+        in_blocks = {m.name for b in self.blocks for m in b.members}
+        for block in self.blocks:
+            self.block_alloc(block)
         for var, _, _ in self.deltas:
-            if isinstance(var, Seq):
+            if isinstance(var, Seq) and var.name not in in_blocks:
                 self.allocate(var, "δ" + var.name)
         comments = {v.name: text for v, _, text in self.deltas}
         self.schedule([(v, r) for v, r, _ in self.deltas], self.delta_groups, "δ", comments,
@@ -430,19 +472,52 @@ class Writer:
         self.emit("grads = {}")
         for var, rhs, text in self.input_grads:
             self.emit(_comment(text))
-            val = self.printer("all" if self.seq else "static").code(rhs)
+            p = self.printer("all" if self.seq else "static")
+            val = p.code(self.fuse(rhs, "δ", p))
             self.emit(f"grads[{var.name!r}] = {self.to_user(val, var, self.lead(var))}")
         for var, rhs, text in self.initial_grads:
             self.emit(_comment(text))
-            val = self.printer("static").code(rhs)
+            p = self.printer("static")
+            val = p.code(self.fuse(rhs, "δ", p))
             self.emit(f"grads[{var.name + '0'!r}] = {self.to_user(val, var, ('B_',))}")
+        done = set()
+        for block, x, members in fused_param_grads(self.param_grads, self.blocks):
+            self.fused_param_grad(block, x, members)
+            done.update(var.name for var, _ in members)
         for var, rhs, text in self.param_grads:
-            self.emit(_comment(text))
-            self.emit(f"grads[{var.name!r}] = {self.param_grad(var, rhs)}")
+            if var.name not in done:
+                self.emit(_comment(text))
+                self.emit(f"grads[{var.name!r}] = {self.param_grad(var, rhs)}")
+        self.lines[mark:mark] = ["    " + line for line in self.stacks.lines()]
         if m.loss_name:
             self.emit("return {name: _scale * g for name, g in grads.items()}")
         else:
             self.emit("return grads")
+
+    def block_alloc(self, block):
+        """One array for a block of deltas; each member a view of its rows."""
+        first = block.members[0]
+        rows = sum((mbr.rows for mbr in block.members), sp.Integer(0))
+        p = self.printer("static")
+        self.emit(f"{block.name} = np.zeros(({self.lead(first)[0]} + {2 * self.lag}, B_, {p.dim(rows)}, "
+                  f"{p.dim(first.cols)}), dtype=DTYPE)")
+        for mbr, (a, b) in zip(block.members, offsets([mbr.rows for mbr in block.members], p.dim)):
+            self.emit(f"δ{mbr.name} = {block.name}[..., {a}:{b}, :]")
+
+    def fused_param_grad(self, block, x, members):
+        """The gradients Σₜ δu xₜᵀ (or Σₜ δu) of a whole block as one product, then its rows."""
+        every = self.printer("all")
+        first = block.members[0]
+        for _, text in members:
+            self.emit(_comment(text))
+        deltas = block.name + every.index(block.name, first.axis, first.axis_name)
+        lead = f"({self.lead(first)[0]}, B_,)"
+        total = f"_lead_sum({deltas}, {lead})" if x is None else \
+            f"_mm_sum({deltas}, _T({every.code(x)}), {lead})"
+        self.fused += 1
+        self.emit(f"_g{self.fused} = {total}")
+        for (var, _), (a, b) in zip(members, offsets([mbr.rows for mbr in block.members], every.dim)):
+            self.emit(f"grads[{var.name!r}] = np.reshape(_g{self.fused}[{a}:{b}], {self.user_shape(var, ())})")
 
     def param_grad(self, sym, rhs):
         """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
@@ -485,3 +560,8 @@ def module_source(derivation, dtype="float64"):
         from ..derive import derive
         derivation = derive(derivation.model, "expanded")
     return Writer(derivation, dtype).module()
+
+
+def tmp_used(tmp, term):
+    """Whether a term reads the fused temporary ``tmp``."""
+    return any(s.name.startswith(tmp + "[") for s in term.atoms(Sym) if s.role == "fused")
