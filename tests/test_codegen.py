@@ -28,8 +28,12 @@ def test_generated_module_shows_the_equations_it_computes():
     assert "# δhₜ = Vᵀ δoₜ + Wᵀ δaₜ₊₁" in src
     # only the recurrent part runs step by step; Vᵀ δoₜ is computed for all steps at once
     assert "_in_δh = _mm(_T(V), δo[1:1+T_])" in src
-    # δhₜ lives for one step (only δaₜ reads it); the term from step t+1 is cut by truncation
-    assert "δh = _in_δh[_t - 1] + (_mm(_T(W), δa[_t+1]) if _flows else 0.0)" in src
+    # δhₜ lives in one buffer reused by every step (only δaₜ reads it), computed in place;
+    # the term from step t+1 is added where truncated BPTT lets the gradient flow
+    assert "δh = np.empty((B_, n, 1,), dtype=DTYPE)" in src
+    assert ("        δh[...] = _in_δh[_t - 1]\n        if _flows:\n"
+            "            δh += _mm(_T(W), δa[_t+1])\n") in src
+    assert "np.multiply(δh, (1.0 - h[_t] ** 2), out=δa[_t])" in src
 
 
 @pytest.mark.parametrize("name", ["rnn", "mha", "seq2seq-attention"])
@@ -207,3 +211,26 @@ def test_codegen_command_writes_a_float32_module(tmp_path):
     x = np.ones((4, 2, 2), dtype=np.float32)
     grads = namespace["vjp"](params, {"x": x}, {"h": np.ones((4, 2, 3), dtype=np.float32)})
     assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_constant_and_parameter_only_terms_of_a_recurrence_at_T_beyond_n(tmp_path):
+    """The same class as the CIFG bug: terms of a recurrent sum that hold no step (a
+    constant, a parameter product) stay static; per-step ones are indexed by step."""
+    model_file = tmp_path / "consts.py"
+    model_file.write_text(
+        "from symgrad.dsl import Model, tanh, sigma\n"
+        "CHECK_SIZES = {'m': 2, 'n': 3}\n"
+        "def build():\n"
+        "    M = Model('consts', sequence=True)\n"
+        "    m, n = M.dims('m n')\n"
+        "    x = M.input('x', m)\n"
+        "    W, U, b = M.param('W', n, n), M.param('U', n, m), M.param('b', n)\n"
+        "    h = M.state('h', n)\n"
+        "    g = M.define('g', 1 - sigma(b))\n"
+        "    M.define(h, tanh(W @ h.prev + U @ x) * g + b * b + 1)\n"
+        "    M.output(h)\n"
+        "    return M\n", encoding="utf-8")
+    from symgrad.check import check
+    d = symgrad.derive(symgrad.model(str(model_file)))
+    report = check(d, {"m": 2, "n": 3}, T=8, B=2, dtype="float32")
+    assert report.passed, report.problems

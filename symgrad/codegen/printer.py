@@ -10,9 +10,9 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..algebra import LEAVES, scale, split_coef
 from ..functions import lookup
-from ..ops import (Fn, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack, StepRow,
-                   TimeSum, Transpose)
-from ..symbols import T, Ones, step_variable
+from ..ops import (Add, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack,
+                   StepRow, TimeSum, Transpose)
+from ..symbols import T, Cotangent, Delta, Ones, Seq, Sym, step_variable
 
 PADDED, PLAIN, ROLLING, TEMP = "padded", "plain", "rolling", "temp"
 
@@ -47,7 +47,7 @@ class Code(NumPyPrinter):
                 return ""
             if self.mode == "step":
                 at = f"_t{k:+d}" if k else "_t"
-                return {PADDED: f"[{at}]", ROLLING: f"[({at}) % 2]",
+                return {PADDED: f"[{at}]", ROLLING: f"[({at}) % 2]" if k else "[_t % 2]",
                         PLAIN: f"[{at}{-self.lag:+d}]" if self.lag else f"[{at}]"}[kind]
             start = self.lag + k if kind == PADDED else k
             assert kind != ROLLING, f"{name} is a rolling buffer, read at one step only"
@@ -172,3 +172,53 @@ class Code(NumPyPrinter):
 
     def _print_HeadSum(self, e):
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
+
+    # -- in place ---------------------------------------------------------------------
+    def accumulate(self, target, terms):
+        """Lines adding each term to ``target`` in place."""
+        lines = []
+        for term in terms:
+            c, core = split_coef(term)
+            if isinstance(core, Ones):
+                lines.append(f"{target} += {self.coef(c)}")
+            elif c.could_extract_minus_sign():
+                lines.append(f"{target} -= {self._print(scale(-c, core))}")
+            else:
+                lines.append(f"{target} += {self._print(term)}")
+        return lines
+
+    def into(self, target, e):
+        """Lines computing e into the existing array ``target`` (a slot of a buffer), with no
+        temporary for its outermost operations: a sum term by term (+=), a Hadamard product
+        factor by factor (*=), tanh and σ through ``out=``. Anything else is one assignment."""
+        if isinstance(e, Add):
+            first, *rest = e.args
+            c, core = split_coef(first)
+            if not _varies(first):
+                return [f"{target}[...] = {self._print(e)}"]
+            if c == 1 and isinstance(core, LEAVES) and rest and _varies(rest[0]):
+                c2, core2 = split_coef(rest[0])
+                op = "subtract" if c2.could_extract_minus_sign() else "add"
+                second = scale(-c2, core2) if op == "subtract" else rest[0]
+                lines = [f"np.{op}({self.code(core, e)}, {self.code(second, e)}, out={target})"]
+                rest = rest[1:]
+            else:
+                lines = self.into(target, core)
+                if c != 1:
+                    lines.append(f"{target} *= {self.coef(c)}")
+            return lines + self.accumulate(target, rest)
+        if isinstance(e, Had):
+            a, b, *rest = e.args
+            return [f"np.multiply({self.code(a, e)}, {self.code(b, e)}, out={target})"] + \
+                [f"{target} *= {self._print(f)}" for f in rest]
+        if isinstance(e, Fn) and not e.order and e.impl == "tanh":
+            return [f"np.tanh({self._print(e.x)}, out={target})"]
+        if isinstance(e, Fn) and not e.order and e.impl == "sigma":     # σ(x) = (1 + tanh(x/2))/2
+            return [f"np.multiply({self.code(e.x, e)}, 0.5, out={target})", f"np.tanh({target}, out={target})",
+                    f"{target} *= 0.5", f"{target} += 0.5"]
+        return [f"{target}[...] = {self._print(e)}"]
+
+
+def _varies(term):
+    """A term that holds an array (not only a constant such as 1)."""
+    return bool(term.atoms(Sym, Seq, Delta, Cotangent))

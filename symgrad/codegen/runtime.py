@@ -31,6 +31,14 @@ def _mm(a, b):
     return np.matmul(a, b)
 
 
+def _full(x, shape):
+    """x with the given shape as an array the caller owns: a value computed here is returned
+    as it is; a stored buffer's view, or a value repeated over steps or rows, is copied."""
+    if x.shape == tuple(shape) and x.base is None and x.flags.writeable:
+        return x
+    return np.array(np.broadcast_to(x, shape))
+
+
 def _lead_sum(x, lead):
     """Sum over the leading (step and batch) axes; a value missing some of them (the same for
     every step, or for every row) is repeated over them first."""

@@ -9,15 +9,18 @@ kept by the forward pass (activations, and subexpressions both passes compute), 
 live for one step; a recurrent delta read only by its own loop lives in two slots.
 At the boundary every data array is step-first, batch-second: ``(T, B, …)``.
 """
+from dataclasses import replace
+
 import sympy as sp
 
-from ..algebra import add, split_coef
+from ..algebra import add, expand_derivatives, scale, split_coef
+from ..derive import name_nodes
 from ..errors import ModelError
 from ..ops import Add, MatMul, TimeSum
 from ..symbols import Cotangent, Seq, Sym
 from .plan import (input_storage, reads_by_offset, schedule, share_subexpressions, step_reads,
                    storage)
-from .fusion import (Stacks, delta_blocks, families, fuse_backward, fuse_forward, fused_param_grads,
+from .fusion import (Computed, Stacks, delta_blocks, families, fuse_backward, fuse_forward, fused_param_grads,
                      offsets)
 from .printer import PADDED, PLAIN, ROLLING, TEMP, Code
 from .runtime import RUNTIME
@@ -177,12 +180,12 @@ class Writer:
         return f"np.reshape({arr}, {self.internal(sym)})"
 
     def to_user(self, val, sym, lead):
-        """A batched value (a shared value has head axis 1) in the user's layout, as its own copy."""
-        full = f"np.broadcast_to({val}, {self.internal(sym, lead)})"
-        out = f"np.reshape({full}, {self.user_shape(sym, lead)})"
+        """A batched value (a shared value has head axis 1) in the user's layout, as an array
+        of its own (``_full`` copies only what is a view or a broadcast)."""
+        out = f"np.reshape(_full({val}, {self.internal(sym, lead)}), {self.user_shape(sym, lead)})"
         if _is_matrix_data(sym):
             return f"np.ascontiguousarray(np.swapaxes({out}, 0, 1))"
-        return f"np.array({out})"
+        return out
 
     # -- module parts -------------------------------------------------------------
     def module(self):
@@ -383,13 +386,25 @@ class Writer:
             pending, hoisted = self.fuse_terms(hoisted, prefix, every)
             for _, line in pending:
                 self.emit(line)
+            fused = {tmp for tmp, _ in pending}
             for name, terms in hoisted.items():
+                first = terms[0]
+                if not prefix and isinstance(first, Computed) and first.name.split("[")[0] in fused:
+                    # this member's rows of the fused product become its hoisted terms, in place
+                    self.emit(f"_in_{name} = {first.name}")
+                    for line in every.accumulate(f"_in_{name}", terms[1:]):
+                        self.emit(line)
+                    continue
                 code = self.cut_all(add(*terms), prefix, every) if cutting \
                     else every.code(self.fuse(add(*terms), prefix, every))
                 self.emit(f"_in_{prefix}{name} = {code}")
             pending, looped = self.fuse_terms(looped, prefix, step)
             length = self.lead(lhs_of[group[0]])[0]
             order = f"range({K}, {K} + {length})" if direction < 0 else f"reversed(range({K}, {K} + {length}))"
+            for name in group:     # one buffer per per-step value, reused by every step
+                if self.storage.get(prefix + name) == TEMP:
+                    shape = self.internal(lhs_of[name])[1:-1].split(", ")[1:]
+                    self.emit(f"{prefix}{name} = np.empty(({', '.join(shape)}), dtype=DTYPE)")
             self.emit(f"for _t in {order}:")
             if cutting:
                 self.emit(f"_flows = {'_t' if direction > 0 else '_t - 1'} not in _ends", 2)
@@ -399,16 +414,24 @@ class Writer:
                     self.emit(line, 2)
                     pending.remove((tmp, line))
                 self.emit(_comment(comments[name]), 2)
-                parts = [f"_in_{prefix}{name}[_t - {K}]"] if name in hoisted else []
-                within = [a for a in terms if not (cutting and _crosses(a, prefix))]
-                across = [a for a in terms if cutting and _crosses(a, prefix)]
-                if within:
-                    within = self.fuse(add(*within), prefix, step)
-                    parts.append(step._print(within) if parts else step.code(within))
-                if across:
-                    parts.append(f"({step._print(self.fuse(add(*across), prefix, step))} if _flows else 0.0)")
-                target = prefix + name + step.index(prefix + name, lhs.axis, lhs.axis_name)
-                self.emit(f"{target} = {' + '.join(parts)}", 2)
+                for line in self.step_lines(prefix + name, lhs, name in hoisted, terms, cutting, step):
+                    self.emit(line, 2)
+
+    def step_lines(self, name, lhs, hoisted, terms, cutting, step):
+        """The lines computing one value of a loop at step _t, in place in its buffer; with
+        truncation, the terms from a neighbouring step are added only where the chain flows."""
+        prefix = "δ" if name.startswith("δ") else ""
+        target = name + step.index(name, lhs.axis, lhs.axis_name)
+        within = [a for a in terms if not (cutting and _crosses(a, prefix))]
+        across = [a for a in terms if cutting and _crosses(a, prefix)]
+        first = [Computed(f"_in_{name}[_t - {self.lag}]", lhs.rows, lhs.cols)] if hoisted else []
+        if within:
+            within = list(_terms(self.fuse(add(*within), prefix, step)))
+        lines = step.into(target, add(*(first + within))) if first + within else [f"{target}[...] = 0.0"]
+        if across:
+            lines.append("if _flows:")
+            lines += ["    " + line for line in step.accumulate(target, _terms(self.fuse(add(*across), prefix, step)))]
+        return lines
 
     def fuse(self, rhs, prefix, printer):
         """One expression with its shared-operand products fused (backward: Σ Pᵀ δ over a block)."""
@@ -554,12 +577,23 @@ def _crosses(term, prefix):
 
 
 def module_source(derivation, dtype="float64"):
-    """The source of the standalone NumPy module for a derivation (compiled from the expanded
-    style whatever style the derivation prints in: derivatives come from kept activations)."""
-    if derivation.style != "expanded":
-        from ..derive import derive
-        derivation = derive(derivation.model, "expanded")
-    return Writer(derivation, dtype).module()
+    """The source of the standalone NumPy module for a derivation. Whatever style it prints
+    in, the code computes the expanded one: σ′(ō) is o ⊙ (1 − o), from the kept activation."""
+    return Writer(expanded(derivation), dtype).module()
+
+
+def expanded(derivation):
+    """The derivation with every backward equation in the expanded style (the same
+    equations, derivatives written through the nodes the forward pass computes)."""
+    if derivation.style == "expanded":
+        return derivation
+    model = derivation.model
+
+    def rewrite(eqs):
+        return [replace(eq, rhs=name_nodes(expand_derivatives(eq.rhs), model)) for eq in eqs]
+    return replace(derivation, style="expanded", deltas=rewrite(derivation.deltas),
+                   inputs=rewrite(derivation.inputs), initial=rewrite(derivation.initial),
+                   params=rewrite(derivation.params))
 
 
 def tmp_used(tmp, term):
