@@ -552,15 +552,20 @@ class Writer:
             lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
                                    else ("B_",)) + ",)"
             p = self.printer("all" if isinstance(core, TimeSum) else "static")
-            if not per_row or sym.per_head:
+            if not per_row and _batched(body) and not sym.per_head:   # a term per example: Σ over B
+                code = f"_lead_sum({p.code(body)}, (B_,))"
+            elif not per_row or sym.per_head:
                 code = p.code(body)
             elif isinstance(body, MatMul) and _batched(body):
                 left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
                 code = f"_mm_sum({p.code(left)}, {p.code(body.args[-1])}, {lead})"
             else:
                 code = f"_lead_sum({p.code(body)}, {lead})"
-            parts.append(code if coef == 1 else f"{p.coef(coef)} * {code}")
-        total = " + ".join(parts)
+            negative = coef.could_extract_minus_sign()
+            size = -coef if negative else coef
+            parts.append((" - " if negative else " + ") + (code if size == 1 else f"{p.coef(size)} * {code}"))
+        total = "".join(parts).removeprefix(" + ")
+        total = "-" + total[3:] if total.startswith(" - ") else total
         if sym.per_head:    # one gradient per head: sum the batch only
             total = f"np.sum(np.broadcast_to({total}, {self.internal(sym, ['B_'])}), axis=0)"
         return f"np.reshape({total}, {self.user_shape(sym, ())})"
