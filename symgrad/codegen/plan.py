@@ -4,9 +4,9 @@ forward pass keeps for the backward pass, and how each array is stored.
 """
 import sympy as sp
 
-from ..algebra import LEAVES, ckey
+from ..algebra import LEAVES, ckey, fn, transpose
 from ..errors import ModelError
-from ..ops import Add, Fn, MatMul, Stack, TimeSum
+from ..ops import Add, Fn, MatMul, Stack, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Seq, Sym, shift
 from ..tensor import Tensor
 from .printer import PADDED, PLAIN, ROLLING, TEMP
@@ -79,13 +79,14 @@ def share_subexpressions(forward, backward, taken):
     list, the backward expressions rewritten, and the names of the new nodes."""
     index = {}
     for i, (lhs, rhs) in enumerate(forward):
-        if isinstance(lhs, Seq):
-            for sub in _costly(rhs, top=True):
+        for sub in _costly(rhs, top=True):
+            if isinstance(lhs, Seq) or not sub.atoms(Seq):
                 index.setdefault(ckey(sub), (i, sub))
     made, inserts, rewritten_fwd = {}, {}, {}
 
     def node_for(sub):
-        for k in (0, 1, -1):
+        static = not sub.atoms(Seq)
+        for k in ((0,) if static else (0, 1, -1)):
             key = ckey(shift(sub, -k, sub_axis(sub))) if k else ckey(sub)
             if key in index:
                 i, fsub = index[key]
@@ -93,21 +94,27 @@ def share_subexpressions(forward, backward, taken):
                     lhs = forward[i][0]
                     name = _fresh(_name_of(fsub), taken)
                     taken.add(name)
-                    node = Seq(name, lhs.axis, *fsub.shape, "node", lhs.axis_name)
+                    per_head = any(a.per_head for a in fsub.atoms(Sym))
+                    node = Sym(name, *fsub.shape, "node", per_head) if static else \
+                        Seq(name, lhs.axis, *fsub.shape, "node", lhs.axis_name)
                     made[key] = node
                     inserts.setdefault(i, []).append((node, fsub))
                     rhs = rewritten_fwd.get(i, forward[i][1])
                     rewritten_fwd[i] = rhs.xreplace({fsub: node})
-                return shift(made[key], k, made[key].axis)
+                return shift(made[key], k, made[key].axis) if k else made[key]
         return None
 
     def rewrite(expr):
         if isinstance(expr, LEAVES) or not isinstance(expr, sp.Basic):
             return expr
-        if _is_costly(expr) and not expr.atoms(Delta, Cotangent) and _on_one_axis(expr):
+        if _is_costly(expr) and not expr.atoms(Delta, Cotangent) and _one_axis_or_none(expr):
             node = node_for(expr)
             if node is not None:
                 return node
+            if isinstance(expr, Fn) and isinstance(expr.x, Transpose):    # f(Aᵀ) is f(A)ᵀ
+                node = node_for(fn(expr.name, expr.impl, expr.x.args[0]))
+                if node is not None:
+                    return transpose(node)
         if not expr.args:
             return expr
         return expr.func(*(rewrite(a) if isinstance(a, sp.Basic) else a for a in expr.args))
@@ -138,9 +145,12 @@ def _costly(expr, top=False):
     return found
 
 
-def _on_one_axis(expr):
+def _one_axis_or_none(expr):
+    """Values of one time axis, at steps relative to the current one; or no step at all."""
     seqs = expr.atoms(Seq)
-    return bool(seqs) and len({s.axis_name for s in seqs}) == 1 and all(s.offset is not None for s in seqs)
+    if not seqs:
+        return any(s.role == "node" for s in expr.atoms(Sym))
+    return len({s.axis_name for s in seqs}) == 1 and all(s.offset is not None for s in seqs)
 
 
 def sub_axis(expr):
@@ -149,7 +159,7 @@ def sub_axis(expr):
 
 def _name_of(sub):
     """A readable name for a kept value: h_c for h(cₜ), else shared."""
-    if isinstance(sub, Fn) and isinstance(sub.x, Seq):
+    if isinstance(sub, Fn) and isinstance(sub.x, (Seq, Sym)):
         return f"{sub.name}_{sub.x.name}"
     return "shared"
 

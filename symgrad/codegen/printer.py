@@ -26,6 +26,7 @@ class Code(NumPyPrinter):
         self.lag, self.mode = lag, mode
         self.lengths = lengths or {"t": ("T_", T)}   # axis → (runtime variable, length symbol)
         self.storage = storage or {}
+        self.compact = set()     # ids of repeated rows/columns that broadcasting may repeat
 
     def derived(self, mode):
         return Code(self.lag, mode, self.lengths, self.storage)
@@ -85,6 +86,7 @@ class Code(NumPyPrinter):
         return super()._print(d).replace("numpy.", "np.")
 
     def _print_Add(self, e):
+        self.broadcast(e.args)
         out = []
         for i, a in enumerate(e.args):
             c, core = split_coef(a)
@@ -104,14 +106,26 @@ class Code(NumPyPrinter):
     def _print_Scale(self, e):
         if e.coef == -1:
             return "-" + self.code(e.x, e)
+        if isinstance(e.x, MatMul) and not any(isinstance(f, Ones) for f in e.x.args):
+            return f"_scaled({self._print(e.x)}, {self.coef(e.coef)})"   # the product's own array
         return self.coef(e.coef) + " * " + self.code(e.x, e)
+
+    def broadcast(self, operands):
+        """Operands of an element-wise sum or product: where one of them has the full shape,
+        a row or column repeated by ones (rowsum(X) 1ᵀ, 1 b) is left to NumPy's broadcasting
+        instead of being built in full."""
+        spreads = [a for a in operands if _spread(split_coef(a)[1])]
+        if len(spreads) < len(operands):
+            self.compact.update(id(split_coef(a)[1]) for a in spreads)
 
     def _print_MatMul(self, e):
         """Left to right; a product with ones is a sum or a broadcast, never a real product."""
         first, rest = e.args[0], e.args[1:]
+        compact = id(e) in self.compact
         if isinstance(first, Ones):   # 1_r 1ᵀ X: column sums, repeated over r rows
-            out = f"np.sum({self._print(rest[0])}, axis=-2, keepdims=True)"
-            if first.rows != 1:
+            out = self._print(rest[0]) if first.cols == 1 and rest[0].rows == 1 \
+                else f"np.sum({self._print(rest[0])}, axis=-2, keepdims=True)"
+            if first.rows != 1 and not compact:
                 out = f"({self._print_Ones(Ones(first.rows, 1))} * {out})"
             rest = rest[1:]
         else:
@@ -119,13 +133,14 @@ class Code(NumPyPrinter):
         for f in rest:
             if isinstance(f, Ones):   # X 1 1ᵀ_c: row sums, repeated over c columns
                 out = f"np.sum({out}, axis=-1, keepdims=True)"
-                if f.cols != 1:
+                if f.cols != 1 and not compact:
                     out = f"({out} * {self._print_Ones(Ones(1, f.cols))})"
             else:
                 out = f"_mm({out}, {self.code(f, e)})"
         return out
 
     def _print_Had(self, e):
+        self.broadcast(e.args)
         return " * ".join(self.code(f, e) for f in e.args)
 
     def _print_ScalarMul(self, e):
@@ -217,6 +232,13 @@ class Code(NumPyPrinter):
             return [f"np.multiply({self.code(e.x, e)}, 0.5, out={target})", f"np.tanh({target}, out={target})",
                     f"{target} *= 0.5", f"{target} += 0.5"]
         return [f"{target}[...] = {self._print(e)}"]
+
+
+def _spread(e):
+    """A matrix product that only repeats a row or a column with ones (1 b, rowsum(X) 1ᵀ)."""
+    return isinstance(e, MatMul) and (
+        (isinstance(e.args[0], Ones) and e.args[0].rows != 1)
+        or (isinstance(e.args[-1], Ones) and e.args[-1].cols != 1))
 
 
 def _varies(term):

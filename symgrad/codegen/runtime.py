@@ -64,9 +64,16 @@ def _softmax(x):
 
 
 def _softmax_rows(x):
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e = x - x.max(axis=-1, keepdims=True)
+    np.exp(e, out=e)
     e /= e.sum(axis=-1, keepdims=True)
     return e
+
+
+def _scaled(x, c):
+    """c x, in the array x (a product just computed, owned by nobody else)."""
+    x *= c
+    return x
 
 
 def _rowstd(x, eps):

@@ -105,6 +105,7 @@ class Writer:
         outside = reads_by_offset(after, "")
         for o in m.outputs:
             outside.setdefault(o, []).append(0)
+        self.needed = set(outside)      # the node values the outputs and the backward pass read
         self.storage = storage(self.fwd_groups, self.forward, outside, "", fixed_ok=False)
 
         delta_eqs = [(v, r) for v, r, _ in self.deltas]
@@ -325,9 +326,10 @@ class Writer:
         self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
 
     def value_names(self):
-        """Every name the forward pass leaves for the outputs and the backward pass."""
+        """Every name the forward pass leaves for the outputs and the backward pass (an
+        intermediate value nothing reads later is dropped with the forward pass)."""
         m = self.m
-        nodes = [lhs.name for lhs, _ in self.forward if self.storage.get(lhs.name) != TEMP]
+        nodes = [lhs.name for lhs, _ in self.forward if lhs.name in self.needed]
         return (list(m.dims_) + [p.name for p in m.params] + [s.name for s in m.inputs + m.targets]
                 + [s.name for s in m.symbols("causal")] + nodes + (["T_"] if self.seq else []) + ["B_"])
 
