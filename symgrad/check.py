@@ -66,23 +66,26 @@ def objective(compiled, params, inputs, cot):
 
 def finite_differences(compiled, params, inputs, cot, eps=1e-6):
     """Central differences of the objective for every parameter, input and initial state."""
-    grads = {}
     arrays = [(params, k) for k in params] + [(inputs, k) for k in _differentiable(compiled)] \
         + [(inputs, k) for k in compiled.initial]
-    for store, key in arrays:
-        base = np.array(store[key], dtype=float)
-        g = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            vals = []
-            for step in (eps, -eps):
-                bumped = base.copy()
-                bumped[idx] += step
-                store[key] = bumped
-                vals.append(objective(compiled, params, inputs, cot))
-            g[idx] = (vals[0] - vals[1]) / (2 * eps)
-        store[key] = base
-        grads[key] = g
-    return grads
+    return {key: central_differences(lambda: objective(compiled, params, inputs, cot), store, key, eps)
+            for store, key in arrays}
+
+
+def central_differences(fn, store, key, eps=1e-6):
+    """∂fn/∂store[key], entry by entry: (fn(a + ε) − fn(a − ε)) / 2ε, store[key] restored."""
+    base = np.array(store[key], dtype=float)
+    grad = np.zeros_like(base)
+    for idx in np.ndindex(base.shape):
+        vals = []
+        for step in (eps, -eps):
+            bumped = base.copy()
+            bumped[idx] += step
+            store[key] = bumped
+            vals.append(fn())
+        grad[idx] = (vals[0] - vals[1]) / (2 * eps)
+    store[key] = base
+    return grad
 
 
 def _differentiable(compiled):

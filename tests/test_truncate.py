@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from symgrad.check import example, rel_err
+from symgrad.check import central_differences, example, rel_err
 
 MODELS = [("rnn", {}), ("lstm", {}), ("lstm", {"variant": "NP"}), ("gru", {"variant": "cudnn"}),
           ("gru", {}), ("rnn", {"bidirectional": True}), ("lstm", {"layers": 2})]
@@ -41,21 +41,6 @@ def state_trajectories(f, params, inputs):
     steps lo+1…hi starts from step lo (a state running forwards) or hi+1 (backwards)."""
     values = f.module._forward_values(params, inputs)
     return {name + "0": np.asarray(values[name])[..., 0] for name in f.derivation.model.states}
-
-
-def central_differences(fn, store, key, eps=1e-6):
-    base = np.array(store[key], dtype=float)
-    grad = np.zeros_like(base)
-    for idx in np.ndindex(base.shape):
-        vals = []
-        for step in (eps, -eps):
-            bumped = base.copy()
-            bumped[idx] += step
-            store[key] = bumped
-            vals.append(fn())
-        grad[idx] = (vals[0] - vals[1]) / (2 * eps)
-    store[key] = base
-    return grad
 
 
 @pytest.mark.parametrize("name, options", MODELS)
@@ -154,3 +139,37 @@ def test_truncated_vjp_matches_torch_with_detached_states(name, options, k):
                 **{key: X[key].grad for key in ["x"] + list(f.initial)}}
     for key, value in expected.items():
         assert rel_err(grads[key], value.numpy()) < 1e-10, key
+
+
+LAGGED = """
+from symgrad.dsl import Model, tanh
+def build():
+    M = Model("lagged", sequence=True)
+    m, n = M.dims("m n")
+    x = M.input("x", m)
+    U, W, V = M.param("U", n, m), M.param("W", n, n), M.param("V", n, n)
+    z = M.state("z", n)                       # read at t-1, but no recurrence of its own
+    M.define(z, tanh(U @ x))
+    h = M.state("h", n)
+    M.define(h, tanh(W @ z.prev + V @ h.prev))
+    M.output(h)
+    return M
+"""
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_truncation_cuts_a_lagged_read_outside_any_recurrence(tmp_path, k):
+    """δzₜ = Wᵀ δaₜ₊₁ is computed for all steps at once (z has no recurrence); its term from
+    step t+1 must be cut at the chunk ends all the same."""
+    path = tmp_path / "lagged.py"
+    path.write_text(LAGGED, encoding="utf-8")
+    f = symgrad.derive(symgrad.model(str(path))).compile()
+    assert "_cut(" in f.source.split("def _backward")[1]
+    params, inputs, cot = example(f, SIZES, T=7, B=2, seed=5)
+    grads = f.vjp(params, inputs, cot, truncate=k)
+    starts = state_trajectories(f, params, inputs)
+    objective = lambda: chunked_objective(f, params, inputs, cot, k, {  # noqa: E731
+        n: np.concatenate([[inputs[n]], s[1:-1], [inputs[n]]]) for n, s in starts.items()})
+    for key in list(params) + ["x"] + list(f.initial):
+        store = params if key in params else inputs
+        assert rel_err(grads[key], central_differences(objective, store, key)) < 1e-6, key

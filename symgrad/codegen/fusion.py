@@ -102,9 +102,6 @@ class Block:
     members: list        # node symbols
     params: dict         # operand → [P] in member order, for each family over these members
 
-    def position(self, name):
-        return [m.name for m in self.members].index(name)
-
 
 def delta_blocks(fams, storage_of, has_delta):
     """Blocks for the families whose members all have a padded delta on one axis."""
