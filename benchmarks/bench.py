@@ -12,6 +12,7 @@ in the benchmark's own worker processes only (BLAS, torch, XLA); nothing else is
 torch and jax are optional: their columns read "n/a" when they are not installed.
 """
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -298,6 +299,7 @@ def derivation(repeat, quick):
         symgrad.derive(model)
         runs = []
         for _ in range(repeat):
+            gc.collect()             # garbage of earlier runs is not this run's cost
             start = time.perf_counter()
             symgrad.derive(model)
             runs.append(time.perf_counter() - start)

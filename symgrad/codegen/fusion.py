@@ -125,32 +125,49 @@ def delta_blocks(fams, storage_of, has_delta):
 
 
 def fuse_backward(terms, blocks, printer, stacks, dim):
-    """Replace Σ Pᵀ δu over a whole block's members at one step by one product with the
-    stacked P; returns the new term list."""
+    """Replace Σ Pᵀ δu over neighbouring members of a block at one step by one product with
+    the stacked P (the whole block: [R_z; …; R_o]ᵀ [δz̄; …; δō]ₜ₊₁; the GRU's r̄, z̄ rows
+    beside the a row its reset gate keeps apart); returns the new term list."""
     found = {}
     for term in terms:
         if isinstance(term, MatMul) and len(term.args) == 2 and isinstance(term.args[0], Transpose) \
                 and isinstance(term.args[1], Delta) and isinstance(term.args[1].var, Seq):
             p, v = term.args[0].args[0], term.args[1].var
             for block in blocks:
-                if v.name in [m.name for m in block.members]:
-                    found.setdefault((block.name, v.time), []).append((term, p, v, block))
+                order = [m.name for m in block.members]
+                if v.name in order:
+                    found.setdefault((block.name, v.time), []).append((order.index(v.name), term, p, v, block))
     out = list(terms)
-    for (_, time), uses in found.items():
-        block = uses[0][3]
-        order = [m.name for m in block.members]
-        if sorted(order.index(v.name) for _, _, v, _ in uses) != list(range(len(order))):
+    for uses in found.values():
+        uses.sort(key=lambda u: u[0])
+        if len({u[0] for u in uses}) < len(uses):
             continue
-        uses.sort(key=lambda u: order.index(u[2].name))
-        params = [p for _, p, _, _ in uses]
-        cat = stacks.name(params)
-        v = uses[0][2]
-        code = f"_mm(_T({cat}), {block.name}{printer.index(block.name, time, v.axis_name)})"
-        first = out.index(uses[0][0])
-        for term, _, _, _ in uses:
-            out.remove(term)
-        out.insert(min(first, len(out)), Computed(code, params[0].cols, v.cols))
+        for run in _runs(uses):
+            block, v = run[0][4], run[0][3]
+            rows = [m.rows for m in block.members]
+            (a, _), (_, b) = offsets(rows, dim)[run[0][0]], offsets(rows, dim)[run[-1][0]]
+            whole = len(run) == len(block.members)
+            cat = stacks.name([u[2] for u in run])
+            index = block.name + printer.index(block.name, v.time, v.axis_name)
+            code = f"_mm(_T({cat}), {index if whole else index + f'[..., {a}:{b}, :]'})"
+            first = out.index(run[0][1])
+            for u in run:
+                out.remove(u[1])
+            out.insert(min(first, len(out)), Computed(code, run[0][2].cols, v.cols))
     return out
+
+
+def _runs(uses):
+    """The maximal runs of two or more members at consecutive positions."""
+    runs, current = [], [uses[0]]
+    for u in uses[1:]:
+        if u[0] == current[-1][0] + 1:
+            current.append(u)
+        else:
+            runs.append(current)
+            current = [u]
+    runs.append(current)
+    return [r for r in runs if len(r) > 1]
 
 
 def fused_param_grads(param_grads, blocks):

@@ -13,15 +13,15 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..algebra import add, expand_derivatives, scale, split_coef
+from ..algebra import add, expand_derivatives, split_coef
 from ..derive import name_nodes
 from ..errors import ModelError
 from ..ops import Add, MatMul, TimeSum
 from ..symbols import Cotangent, Seq, Sym
+from .fusion import (Computed, Stacks, delta_blocks, families, fuse_backward, fuse_forward,
+                     fused_param_grads, offsets)
 from .plan import (input_storage, reads_by_offset, schedule, share_subexpressions, step_reads,
                    storage)
-from .fusion import (Computed, Stacks, delta_blocks, families, fuse_backward, fuse_forward, fused_param_grads,
-                     offsets)
 from .printer import PADDED, PLAIN, ROLLING, TEMP, Code
 from .runtime import RUNTIME
 
