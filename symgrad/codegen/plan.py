@@ -177,7 +177,9 @@ def _fresh(name, taken):
 def storage(groups, eqs, reads_outside, prefix, fixed_ok):
     """How each array of one pass is stored: ``temp`` (one step, no step axis) for a loop's
     value read only by its own loop at the same step; ``rolling`` (two slots) for one read
-    only by its own loop (any neighbouring step) or at a boundary step; else ``padded``.
+    only by its own loop (any neighbouring step) or at a boundary step; ``plain`` (no
+    padding) for a value computed for all steps at once and read at its own step only;
+    else ``padded``.
     ``reads_outside`` maps a name to the offsets other code (the other pass, gradients,
     outputs) reads it at; None for a fixed step, which a rolling buffer serves only where
     that step is the last its loop computes (``fixed_ok``: the initial-state gradients)."""
@@ -188,14 +190,15 @@ def storage(groups, eqs, reads_outside, prefix, fixed_ok):
             lhs_is_seq = any(isinstance(lhs, Seq) and lhs.name == name for lhs, _ in eqs)
             if not lhs_is_seq:
                 continue
-            if not direction:
-                kinds[prefix + name] = PADDED
-                continue
             inside = [k for other, _ in groups for w in other if w in group
                       for u, k in step_reads(rhs_of[w], prefix) if u == name]
             outside = [k for other, _ in groups if other is not group for w in other
                        for u, k in step_reads(rhs_of[w], prefix) if u == name]
             extra = reads_outside.get(name, [])
+            if not direction:      # computed for all steps at once: padded only if read off its step
+                own_step = all(k == 0 for k in outside + extra if k is not None)
+                kinds[prefix + name] = PLAIN if own_step else PADDED
+                continue
             if outside or any(k is not None or not fixed_ok for k in extra):
                 kinds[prefix + name] = PADDED
             elif extra or any(inside):

@@ -195,11 +195,11 @@ class Code(NumPyPrinter):
         for term in terms:
             c, core = split_coef(term)
             if isinstance(core, Ones):
-                lines.append(f"{target} += {self.coef(c)}")
+                lines.append(_update(target, "+", self.coef(c)))
             elif c.could_extract_minus_sign():
-                lines.append(f"{target} -= {self._print(scale(-c, core))}")
+                lines.append(_update(target, "-", self._print(scale(-c, core))))
             else:
-                lines.append(f"{target} += {self._print(term)}")
+                lines.append(_update(target, "+", self._print(term)))
         return lines
 
     def into(self, target, e):
@@ -220,18 +220,28 @@ class Code(NumPyPrinter):
             else:
                 lines = self.into(target, core)
                 if c != 1:
-                    lines.append(f"{target} *= {self.coef(c)}")
+                    lines.append(_update(target, "*", self.coef(c)))
             return lines + self.accumulate(target, rest)
         if isinstance(e, Had):
             a, b, *rest = e.args
             return [f"np.multiply({self.code(a, e)}, {self.code(b, e)}, out={target})"] + \
-                [f"{target} *= {self._print(f)}" for f in rest]
+                [_update(target, "*", self._print(f)) for f in rest]
         if isinstance(e, Fn) and not e.order and e.impl == "tanh":
             return [f"np.tanh({self._print(e.x)}, out={target})"]
         if isinstance(e, Fn) and not e.order and e.impl == "sigma":     # σ(x) = (1 + tanh(x/2))/2
             return [f"np.multiply({self.code(e.x, e)}, 0.5, out={target})", f"np.tanh({target}, out={target})",
-                    f"{target} *= 0.5", f"{target} += 0.5"]
+                    _update(target, "*", "0.5"), _update(target, "+", "0.5")]
         return [f"{target}[...] = {self._print(e)}"]
+
+
+def _update(target, op, operand):
+    """target op= operand, in place. A slot of a buffer (``c[_t]``) goes through out=: an
+    augmented assignment to a subscript would write the result back onto itself, one more
+    pass over the data."""
+    if "[" not in target:
+        return f"{target} {op}= {operand}"
+    ufunc = {"+": "add", "-": "subtract", "*": "multiply"}[op]
+    return f"np.{ufunc}({target}, {operand}, out={target})"
 
 
 def _spread(e):

@@ -291,7 +291,7 @@ class Writer:
 
     def allocate(self, sym, name):
         kind = self.storage.get(name, PADDED)
-        if kind == TEMP:
+        if kind in (TEMP, PLAIN):       # a per-step buffer, or assigned whole when computed
             return
         shape = self.internal(sym)[1:-1].split(", ")[1:]   # without the step axis
         if kind == ROLLING:
@@ -347,7 +347,7 @@ class Writer:
         out = []
         for o in m.outputs:
             sym = m.declared[o]
-            val = f"_v[{o!r}]" + (f"[{K}:{K} + {self.lead(sym)[0]}]" if isinstance(sym, Seq) else "")
+            val = f"_v[{o!r}]" + (self.printer("all").index(o, sym.axis, sym.axis_name) if isinstance(sym, Seq) else "")
             out.append(f"{o!r}: {self.to_user(val, sym, self.lead(sym))}")
         self.emit("return {" + ", ".join(out) + "}")
 
@@ -374,7 +374,8 @@ class Writer:
                     length = self.lead(lhs)[0]
                     code = self.cut_all(rhs, prefix, every) if cut and lhs.axis_name == "t" \
                         else every.code(self.fuse(rhs, prefix, every))
-                    self.emit(f"{prefix}{name}[{K}:{K} + {length}] = {code}")
+                    whole = self.storage.get(prefix + name) == PLAIN
+                    self.emit(f"{prefix}{name}{'' if whole else f'[{K}:{K} + {length}]'} = {code}")
                 continue
             cutting = cut and lhs_of[group[0]].axis_name == "t"
             mine = {(n, k) for n in group for k in (-1, 0, 1)}
@@ -515,7 +516,7 @@ class Writer:
                 self.emit(f"grads[{var.name!r}] = {self.param_grad(var, rhs)}")
         self.lines[mark:mark] = ["    " + line for line in self.stacks.lines()]
         if m.loss_name:
-            self.emit("return {name: _scale * g for name, g in grads.items()}")
+            self.emit("return grads if _scale == 1.0 else {name: _scale * g for name, g in grads.items()}")
         else:
             self.emit("return grads")
 
