@@ -234,3 +234,13 @@ def test_constant_and_parameter_only_terms_of_a_recurrence_at_T_beyond_n(tmp_pat
     d = symgrad.derive(symgrad.model(str(model_file)))
     report = check(d, {"m": 2, "n": 3}, T=8, B=2, dtype="float32")
     assert report.passed, report.problems
+
+
+def test_vjp_does_not_compute_what_only_the_outputs_need():
+    """The rnn's backward pass reads ŷ, not the loss: vjp skips ℓ and L, forward computes them."""
+    f = symgrad.derive(symgrad.model("rnn")).compile()
+    params, inputs, cot = example(f, {"m": 2, "n": 3, "k": 2}, T=3, B=2)
+    skipped = f.module._forward_values(params, inputs, outputs=False)
+    assert "yhat" in skipped and "L" not in skipped and "ell" not in skipped
+    assert "L" in f.module._forward_values(params, inputs)
+    assert "if outputs:" in f.source

@@ -73,7 +73,7 @@ class Writer:
         self.d, self.m, self.dtype = d, d.model, dtype
         self.lag = self.m.max_lag
         self.seq = self.m.sequence
-        self.lines = []
+        self.lines, self.indent = [], 0
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
         if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
@@ -106,6 +106,11 @@ class Writer:
         for o in m.outputs:
             outside.setdefault(o, []).append(0)
         self.needed = set(outside)      # the node values the outputs and the backward pass read
+        # computed by the vjp too: what the backward pass reads, every loop, and their inputs
+        loops = [n for g, d in self.fwd_groups if d for n in g]
+        for_backward = _closure(list(reads_by_offset(after, "")) + loops, fwd_reads)
+        self.late = [(g, d) for g, d in self.fwd_groups if not d and not set(g) & for_backward]
+        self.late_names = {n for g, _ in self.late for n in g}
         self.storage = storage(self.fwd_groups, self.forward, outside, "", fixed_ok=False)
 
         delta_eqs = [(v, r) for v, r, _ in self.deltas]
@@ -135,7 +140,7 @@ class Writer:
 
     # -- helpers ------------------------------------------------------------------
     def emit(self, line="", depth=1):
-        self.lines.append("    " * depth + line if line else "")
+        self.lines.append("    " * (depth + self.indent) + line if line else "")
 
     def printer(self, mode):
         return Code(self.lag, mode, self.lengths, self.storage)
@@ -261,7 +266,7 @@ class Writer:
         self.emit("def vjp(params, inputs, cotangents, truncate=None):", 0)
         self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' '
                   'cotangents;\n    truncate=k cuts the chain every k steps (truncated BPTT)."""')
-        self.emit("return _backward(_forward_values(params, inputs), cotangents, truncate)")
+        self.emit("return _backward(_forward_values(params, inputs, outputs=False), cotangents, truncate)")
         self.emit("", 0)
         self.emit("def value_and_grad(params, inputs, cotangents, truncate=None):", 0)
         self.emit('"""forward and vjp in one pass: (outputs, gradients)."""')
@@ -303,8 +308,8 @@ class Writer:
     def forward_fn(self):
         m = self.m
         self.emit("", 0)
-        self.emit("def _forward_values(params, inputs):", 0)
-        self.emit('"""The values the outputs and the backward pass read; also sizes and parameters."""')
+        self.emit("def _forward_values(params, inputs, outputs=True):", 0)
+        self.emit('"""The values the outputs (when asked) and the backward pass read; also sizes and parameters."""')
         self.unpack()
         for lhs, _ in self.forward:
             if isinstance(lhs, Seq):
@@ -320,10 +325,20 @@ class Writer:
         comments = {lhs.name: self.comments.get(lhs.name) or f"{lhs.name} = {rhs}  (kept for the backward pass)"
                     for lhs, rhs in self.forward}
         self.stacks, mark = Stacks(), len(self.lines)
-        self.schedule(self.forward, self.fwd_groups, "", comments)
+        # what the backward pass reads first; what only the outputs need, only when asked
+        late = self.late
+        self.schedule(self.forward, [gd for gd in self.fwd_groups if gd not in late], "", comments)
         self.lines[mark:mark] = ["    " + line for line in self.stacks.lines()]
         names = self.value_names()
-        self.emit("return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
+        early = [n for n in names if n not in self.late_names]
+        self.emit("_v = {" + ", ".join(f"{n!r}: {n}" for n in early) + "}")
+        if late:
+            self.emit("if outputs:    # the outputs alone need these; the vjp does not compute them")
+            self.indent += 1
+            self.schedule(self.forward, late, "", comments)
+            self.emit("_v.update({" + ", ".join(f"{n!r}: {n}" for n in names if n not in early) + "})")
+            self.indent -= 1
+        self.emit("return _v")
 
     def value_names(self):
         """Every name the forward pass leaves for the outputs and the backward pass (an
@@ -469,7 +484,7 @@ class Writer:
         self.emit("", 0)
         self.emit("def _backward(_v, cotangents, truncate):", 0)
         self.emit('"""The vector-Jacobian product from the forward values."""')
-        names = self.value_names()
+        names = [n for n in self.value_names() if n not in self.late_names]
         self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
         if self.seq:
             self.emit("_ends = _cuts(truncate, T_)   # the steps that end a chunk of truncated BPTT")
@@ -572,6 +587,17 @@ class Writer:
         if sym.per_head:    # one gradient per head: sum the batch only
             total = f"np.sum(np.broadcast_to({total}, {self.internal(sym, ['B_'])}), axis=0)"
         return f"np.reshape({total}, {self.user_shape(sym, ())})"
+
+
+def _closure(reads, fwd_reads):
+    """The forward values the backward pass reads, and every value they are computed from."""
+    todo, seen = list(reads), set()
+    while todo:
+        name = todo.pop()
+        if name in fwd_reads and name not in seen:
+            seen.add(name)
+            todo.extend(u for u, _ in fwd_reads[name])
+    return seen
 
 
 def _terms(rhs):
