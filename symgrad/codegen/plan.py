@@ -76,7 +76,7 @@ def share_subexpressions(forward, backward, taken):
     (h(cₜ) in δōₜ, W_hn hₜ₋₁ + b_hn in the GRU's δr̄ₜ) and that a forward equation computes
     too, at the same or a neighbouring step, becomes a node of its own, computed once.
     ``forward`` is [(lhs, rhs)], ``backward`` a list of expressions; returns the new forward
-    list, the backward expressions rewritten, and the names of the new nodes."""
+    list (each kept value defined before its first use) and the backward expressions rewritten."""
     index = {}
     for i, (lhs, rhs) in enumerate(forward):
         for sub in _costly(rhs, top=True):
@@ -125,7 +125,7 @@ def share_subexpressions(forward, backward, taken):
         for node, sub in inserts.get(i, []):
             new_forward.append((node, sub))
         new_forward.append((lhs, rewritten_fwd.get(i, rhs)))
-    return new_forward, new_backward, [node.name for node in made.values()]
+    return new_forward, new_backward
 
 
 def _is_costly(e):

@@ -90,11 +90,10 @@ class Writer:
         backward = d.deltas + d.inputs + d.initial + d.params
         forward = [(x.symbol, x.rhs) for x in m.definitions]
         taken = set(m.declared) | set(m.dims_) | {"T_", "B_", "DTYPE"}
-        self.forward, rhs, self.kept = share_subexpressions(forward, [e.rhs for e in backward], taken)
+        self.forward, rhs = share_subexpressions(forward, [e.rhs for e in backward], taken)
         self.comments = {x.symbol.name: str(eq) for x, eq in zip(m.definitions, d.forward)}
-        eqs = [(e, r) for e, r in zip(backward, rhs)]
         kinds = {"delta": [], "input": [], "initial": [], "param": []}
-        for e, r in eqs:
+        for e, r in zip(backward, rhs):
             kinds[e.kind].append((e.lhs.var, r, str(e)))
         self.deltas, self.input_grads = kinds["delta"], kinds["input"]
         self.initial_grads, self.param_grads = kinds["initial"], kinds["param"]
@@ -107,9 +106,10 @@ class Writer:
             outside.setdefault(o, []).append(0)
         self.needed = set(outside)      # the node values the outputs and the backward pass read
         # computed by the vjp too: what the backward pass reads, every loop, and their inputs
-        loops = [n for g, d in self.fwd_groups if d for n in g]
+        loops = [n for group, direction in self.fwd_groups if direction for n in group]
         for_backward = _closure(list(reads_by_offset(after, "")) + loops, fwd_reads)
-        self.late = [(g, d) for g, d in self.fwd_groups if not d and not set(g) & for_backward]
+        self.late = [(group, direction) for group, direction in self.fwd_groups
+                     if not direction and not set(group) & for_backward]
         self.late_names = {n for g, _ in self.late for n in g}
         self.storage = storage(self.fwd_groups, self.forward, outside, "", fixed_ok=False)
 
@@ -126,7 +126,7 @@ class Writer:
         for block in self.blocks:
             self.storage[block.name] = PADDED
         self.fused = 0
-        all_reads = reads_by_offset([r for _, r in self.forward] + after, "")
+        all_reads = {}
         for x in m.inputs + m.targets:
             for e in [r for _, r in self.forward] + after:
                 for s in e.atoms(Seq):
