@@ -307,11 +307,28 @@ def derivation(repeat, quick):
     lines = ["\nDerivation, warm (median):"]
     for name in names():
         lines.append(f"  {name:<20} {1e3 * best(symgrad.model(name)):7.1f} ms")
+    lines.append(f"  verify Greff's LSTM file {1e3 * verify_time(repeat):7.1f} ms (derivation included)")
     few, many = (1, 10) if quick else (5, 50)
     small, large = best(symgrad.model("lstm", layers=few)), best(symgrad.model("lstm", layers=many))
     lines.append(f"  lstm --layers {few} {1e3 * small:.0f} ms, --layers {many} {1e3 * large:.0f} ms: "
                  f"{large / small:.1f}× for 10× the equations")
     return "\n".join(lines)
+
+
+def verify_time(repeat):
+    """Median time to verify Greff et al.'s published LSTM equations, derivation included."""
+    import symgrad
+    from symgrad.verify import directives, verify_lines
+    path = Path(symgrad.__file__).parent / "derivations" / "published" / "greff2017_lstm.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    name, _, _ = directives(lines)
+    runs = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        verify_lines(lines, symgrad.derive(symgrad.model(name)), str(path))
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
 
 
 def machine():

@@ -20,7 +20,7 @@ def test_quick_benchmark_prints_the_table_memory_and_derivation_times():
                 "| mha T=8, d=16 |", "| transformer T=8, d=16 |"):
         assert row in out
     assert "Peak memory of one vjp" in out and "symgrad" in out and "reference" in out
-    assert "lstm --layers 1" in out and "--layers 10" in out
+    assert "lstm --layers 1" in out and "--layers 10" in out and "verify Greff's LSTM file" in out
     rows = [line for line in out.splitlines() if line.startswith("| lstm 16 |")]
     cells = rows[0].split("|")
     assert float(cells[2]) > 0 and float(cells[3]) > 0      # symgrad ms and the reference's ratio
