@@ -40,7 +40,7 @@ def _batched(e):
 
 
 def _is_matrix_data(sym):
-    """Data whose rows are positions (Q, X of attention): the user gives it (T, B, d)."""
+    """Data that is a matrix per example (Q, X of attention)."""
     return isinstance(sym, Sym) and sym.role not in ("param", "causal") and 1 not in sym.shape
 
 
@@ -76,7 +76,7 @@ class Writer:
         self.lines, self.indent = [], 0
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
-        if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
+        if self.seq and not any(_on_axis(x, "t") for x in self.m.inputs + self.m.targets):
             raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
         for name in self.m.states:
             if name + "0" in self.m.declared:
@@ -161,6 +161,10 @@ class Writer:
             if self.m.head_dim is not None and (sym.role != "param" or sym.per_head) else ()
         return "(" + ", ".join(list(lead) + list(heads) + list(self.shape(sym))) + ",)"
 
+    def positions_first(self, sym):
+        """Data whose rows are positions in a model without steps: the user gives it (T, B, d)."""
+        return not self.seq and _is_matrix_data(sym)
+
     def user_dims(self, sym):
         """The user's axes of a data array, as dimension names: (T, B, …) for a sequence and
         for data whose rows are positions, (B, …) for a vector."""
@@ -168,7 +172,7 @@ class Writer:
         dims = tuple(str(x) for x in _user_dims(sym, m.head_dim))
         if isinstance(sym, Seq):
             return ("T" if sym.axis_name == "t" else str(m.axes[sym.axis_name]), "B") + dims
-        if _is_matrix_data(sym):
+        if self.positions_first(sym):
             return (dims[0], "B") + dims[1:]
         return ("B",) + dims
 
@@ -181,7 +185,7 @@ class Writer:
     def to_internal(self, sym, src):
         """Code converting the user's array ``src`` of a data symbol to its internal shape."""
         arr = f"np.asarray({src}, dtype=DTYPE)"
-        if _is_matrix_data(sym):     # (T, B, d) → (B, T, d): rows are positions within an example
+        if self.positions_first(sym):     # (T, B, d) → (B, T, d): rows are positions within an example
             arr = f"np.swapaxes({arr}, 0, 1)"
         return f"np.reshape({arr}, {self.internal(sym)})"
 
@@ -189,7 +193,7 @@ class Writer:
         """A batched value (a shared value has head axis 1) in the user's layout, as an array
         of its own (``_full`` copies only what is a view or a broadcast)."""
         out = f"np.reshape(_full({val}, {self.internal(sym, lead)}), {self.user_shape(sym, lead)})"
-        if _is_matrix_data(sym):
+        if self.positions_first(sym):
             return f"np.ascontiguousarray(np.swapaxes({out}, 0, 1))"
         return out
 
@@ -281,10 +285,10 @@ class Writer:
             self.emit(f"{d} = _size[{d!r}]")
         data = m.inputs + m.targets
         if self.seq:
-            first = next(x.name for x in data if x.axis_name == "t")
+            first = next(x.name for x in data if _on_axis(x, "t"))
             self.emit(f"T_, B_ = np.shape(inputs[{first!r}])[:2]")
         else:
-            self.emit(f"B_ = np.shape(inputs[{data[0].name!r}])[{1 if _is_matrix_data(data[0]) else 0}]")
+            self.emit(f"B_ = np.shape(inputs[{data[0].name!r}])[{1 if self.positions_first(data[0]) else 0}]")
         for p in m.params:
             self.emit(f"{p.name} = np.reshape(np.asarray(params[{p.name!r}], dtype=DTYPE), {self.internal(p)})")
         for x in data:
@@ -587,6 +591,11 @@ class Writer:
         if sym.per_head:    # one gradient per head: sum the batch only
             total = f"np.sum(np.broadcast_to({total}, {self.internal(sym, ['B_'])}), axis=0)"
         return f"np.reshape({total}, {self.user_shape(sym, ())})"
+
+
+def _on_axis(sym, axis):
+    """Does the data symbol run along the axis (one value per step, not one per example)?"""
+    return isinstance(sym, Seq) and sym.axis_name == axis
 
 
 def _closure(reads, fwd_reads):
