@@ -448,8 +448,12 @@ def rebuild(expr, memo=None):
 
 
 def substitute(expr, mapping):
-    """Replace whole subtrees, then restore the canonical form."""
-    return rebuild(expr.xreplace(mapping)) if mapping else expr
+    """Replace whole subtrees, then restore the canonical form (a tree where nothing was
+    replaced is already canonical)."""
+    if not mapping:
+        return expr
+    replaced = expr.xreplace(mapping)
+    return expr if replaced is expr else rebuild(replaced)
 
 
 def expand_derivatives(expr):

@@ -121,11 +121,12 @@ def derive_cmd(ctx, model, fmt, style, output, truncate):
 @click.argument("model")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="the .py file to write")
+@click.option("--dtype", type=click.Choice(("float64", "float32")), default="float64", show_default=True)
 @click.pass_context
-def codegen(ctx, model, output):
-    """Write a standalone NumPy module (forward, vjp) for MODEL."""
+def codegen(ctx, model, output, dtype):
+    """Write a standalone NumPy module (forward, vjp, value_and_grad) for MODEL."""
     from .codegen import module_source
-    _write(module_source(derive(_model(model, ctx.args), "expanded")), output)
+    _write(module_source(derive(_model(model, ctx.args), "expanded"), dtype), output)
 
 
 @main.command(**MODEL_COMMAND)
@@ -133,8 +134,10 @@ def codegen(ctx, model, output):
 @click.option("--steps", "T", type=click.IntRange(1, 50), default=4, show_default=True)
 @click.option("--batch", "B", type=click.IntRange(1, 16), default=3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dtype", type=click.Choice(("float64", "float32")), default="float64", show_default=True,
+              help="float32 also compares the float32 code with float64")
 @click.pass_context
-def check(ctx, model, T, B, seed):
+def check(ctx, model, T, B, seed, dtype):
     """Compare MODEL's compiled gradients with finite differences and its NumPy reference.
 
     Exit code 0 only if every array agrees."""
@@ -146,7 +149,7 @@ def check(ctx, model, T, B, seed):
         raise SymgradError(f"model {model} gives no CHECK_SIZES for the numerical check")
     options = _options(model, ctx.args)
     report = run_check(derive(catalog.model(model, **options)), sizes,
-                       catalog.reference(model, options), T=T, B=B, seed=seed)
+                       catalog.reference(model, options), T=T, B=B, seed=seed, dtype=dtype)
     Console().print(check_table(report))
     sys.exit(0 if report.passed else 1)
 

@@ -10,6 +10,7 @@ inlined into their one consumer.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from time import perf_counter
+import weakref
 
 
 import sympy as sp
@@ -106,9 +107,10 @@ class Derivation:
                 return eq
         raise KeyError(lhs_text)
 
-    def compile(self):
+    def compile(self, dtype="float64"):
+        """NumPy forward, vjp and value_and_grad, in float64 (default) or float32."""
         from .codegen import compile_derivation
-        return compile_derivation(self)
+        return compile_derivation(self, dtype)
 
     def to_latex(self):
         from .render.latex import derivation_latex
@@ -264,26 +266,49 @@ def _bracketed_sum(terms):
 
 
 def _inline(model, eqs):
-    """Substitute the deltas a textbook does not name into their consumers; return them."""
+    """Substitute the deltas a textbook does not name into their consumers; return them.
+
+    An index of which equations mention which delta, updated on every substitution, keeps
+    the cost linear in the number of equations."""
     keep = _always_kept(model)
-    inlined = {}
+    shown = {d.name: d.show_delta for d in model.definitions}
+    facts = {id(e): _facts(e.rhs) for e in eqs}    # (delta names mentioned, is constant)
+    users_of = defaultdict(dict)                    # delta name → {id: equation mentioning it}
+    for e in eqs:
+        for name in facts[id(e)][0]:
+            users_of[name][id(e)] = e
+    inlined, removed = {}, set()
     changed = True
     while changed:
         changed = False
-        for eq in [e for e in eqs if e.kind == "delta"]:
+        for eq in [e for e in eqs if e.kind == "delta" and id(e) not in removed]:
             name = eq.lhs.var.name
-            forced = model.definition(name).show_delta
-            constant = not eq.rhs.atoms(Delta, Cotangent, Sym, Seq)   # δL = 1 is never worth a line
-            if forced or (forced is None and name in keep and not constant) or _mentions(eq.rhs, name):
+            forced = shown[name]
+            mentions, constant = facts[id(eq)]   # δL = 1 is never worth a line
+            if forced or (forced is None and name in keep and not constant) or name in mentions:
                 continue
-            users = [e for e in eqs if e is not eq and _mentions(e.rhs, name)]
+            users = [e for key, e in users_of[name].items() if key != id(eq)]
             if forced is False or constant or len(users) <= 1:
                 for e in users:
                     e.rhs = _inline_into(e.rhs, name, eq.rhs)
-                eqs.remove(eq)
+                    for old in facts[id(e)][0]:
+                        users_of[old].pop(id(e), None)
+                    facts[id(e)] = _facts(e.rhs)
+                    for new in facts[id(e)][0]:
+                        users_of[new][id(e)] = e
+                for old in mentions:
+                    users_of[old].pop(id(eq), None)
+                removed.add(id(eq))
                 inlined[name] = eq.rhs
                 changed = True
+    eqs[:] = [e for e in eqs if id(e) not in removed]
     return inlined
+
+
+def _facts(expr):
+    """The delta names an expression mentions, and whether it is a constant (reads nothing)."""
+    atoms = expr.atoms(Delta, Cotangent, Sym, Seq)
+    return {a.var.name for a in atoms if isinstance(a, Delta)}, not atoms
 
 
 def _inline_all(expr, inlined):
@@ -306,10 +331,6 @@ def _always_kept(model):
     return keep
 
 
-def _mentions(expr, name):
-    return any(d.var.name == name for d in expr.atoms(Delta))
-
-
 def _inline_into(expr, name, rhs):
     mapping = {d: rhs.xreplace({d.var.axis: d.var.time}) if isinstance(d.var, Seq) else rhs
                for d in expr.atoms(Delta) if d.var.name == name}
@@ -327,20 +348,52 @@ def _present(expr, model, style, rank):
 
 def name_nodes(expr, model):
     """Write a node's defining expression as the node (σ(ōₜ) → oₜ, softmax(oₜ) → ŷₜ)."""
+    leaves = expr.atoms(Seq, Sym)
+    present = {s.name for s in leaves}
     mapping = {}
-    for d in model.definitions:
-        if isinstance(d.rhs, (Sym, Seq)):
-            continue
+    for d in _candidates(model, present):
         pairs = [(d.rhs, d.symbol)]
         if isinstance(d.symbol, Seq):
             axis = d.symbol.axis
-            times = {s.time for s in expr.atoms(Seq) if s.axis == axis} | {axis}
+            times = {s.time for s in leaves if isinstance(s, Seq) and s.axis == axis} | {axis}
             pairs = [(d.rhs.xreplace({axis: tau}), d.symbol.xreplace({axis: tau})) for tau in times]
         for rhs, sym in pairs:     # also transposed: f(Aᵀ) is f(A)ᵀ, the node transposed
             mapping[rhs] = sym
             if rhs.cols != 1 and rhs.rows != 1:
                 mapping[transpose(rhs)] = transpose(sym)
     return substitute(expr, mapping)
+
+
+_NAMABLE = {}     # id(model) → (weak reference, number of definitions, index)
+
+
+def _candidates(model, present):
+    """The definitions name_nodes may fold in an expression that reads the names ``present``:
+    those all of whose leaves it reads, in definition order. An index by leaf name, built once
+    per model, makes the look-up cost what the expression holds, not the model's size."""
+    index = _namable(model)
+    found = {rank: d for rank, d, _ in index.get(None, ())}   # constants read nothing
+    for name in present:
+        for rank, d, reads in _namable(model).get(name, ()):
+            if rank not in found and reads <= present:
+                found[rank] = d
+    return [found[rank] for rank in sorted(found)]
+
+
+def _namable(model):
+    """name → [(rank, definition, names it reads)] over the definitions with an expression."""
+    cached = _NAMABLE.get(id(model))
+    if cached is None or cached[0]() is not model or cached[1] != len(model.definitions):
+        index = defaultdict(list)
+        for rank, d in enumerate(model.definitions):
+            if isinstance(d.rhs, (Sym, Seq)):
+                continue
+            reads = frozenset(s.name for s in d.rhs.atoms(Seq, Sym))
+            for name in reads or (None,):
+                index[name].append((rank, d, reads))
+        ref = weakref.ref(model, lambda _, key=id(model): _NAMABLE.pop(key, None))
+        cached = _NAMABLE[id(model)] = (ref, len(model.definitions), dict(index))
+    return cached[2]
 
 
 def arrange(expr, rank):

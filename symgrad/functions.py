@@ -48,7 +48,7 @@ FUNCTIONS = {
                          lambda fx, x: fx * (1 - fx)),
     "relu": Elementwise("ReLU", r"\operatorname{ReLU}", "np.maximum({x}, 0.0)", _relu_scalar,
                         lambda fx, x: _fn("step")(x), primed=False),
-    "step": Elementwise("step", r"\operatorname{step}", "({x} > 0).astype(float)", _step_scalar,
+    "step": Elementwise("step", r"\operatorname{step}", "_step({x})", _step_scalar,
                         None, primed=False),
     "exp": Elementwise("exp", r"\exp", "np.exp({x})", sp.exp, lambda fx, x: fx, primed=False),
     "log": Elementwise("log", r"\log", "np.log({x})", sp.log, lambda fx, x: x ** -1,

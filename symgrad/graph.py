@@ -246,9 +246,8 @@ class Model:
     @property
     def states(self):
         """Nodes read at another step: name → the offset they are read at (-1, or +1 if reverse)."""
-        return {name: self.direction[name] for name in self.direction
-                if any(leaf.name == name and leaf.offset
-                       for d in self.definitions for leaf in _seq_leaves(d.rhs))}
+        lagged = {leaf.name for d in self.definitions for leaf in _seq_leaves(d.rhs) if leaf.offset}
+        return {name: self.direction[name] for name in self.direction if name in lagged}
 
     @property
     def max_lag(self):

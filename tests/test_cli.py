@@ -43,7 +43,7 @@ def test_output_file(tmp_path):
 def test_codegen_writes_a_module(tmp_path):
     path = tmp_path / "dense.py"
     assert run("codegen", "dense", "-o", str(path)).exit_code == 0
-    assert "def vjp(params, inputs, cotangents):" in path.read_text(encoding="utf-8")
+    assert "def vjp(params, inputs, cotangents, truncate=None):" in path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", ["rnn", "dense"])

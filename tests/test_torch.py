@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from symgrad.check import position_arrays, swapped
 from test_references import B, K, M, N, T, dense_case, rnn_case  # noqa: F401
 from test_references_lstm_gru import gru_cudnn_case, lstm_case
 from test_references_attention import (D_FF, D_MODEL, HEADS, LN_EPSILON, PAIRS, QUADS, attention_case,
@@ -23,14 +24,17 @@ DERIVED = {"rnn": ("rnn", {}), "dense": ("dense", {}), "lstm": ("lstm", {"varian
 
 class Derived:
     """A catalog model, compiled for the options of each call, behind a reference's interface
-    (a padding mask in the inputs turns the model's padding option on)."""
+    (a padding mask in the inputs turns the model's padding option on). These tests build
+    the attention models' data batch-first, as torch's batch_first=True takes it; the
+    compiled model takes (T, B, d), so those arrays are swapped explicitly."""
 
     def __init__(self, name, options):
         self.name, self.options = name, options
 
     def compiled(self, inputs, options):
         options = {**self.options, **options, **({"padding": True} if "M_pad" in inputs else {})}
-        return symgrad.derive(symgrad.model(self.name, **options)).compile()
+        compiled = symgrad.derive(symgrad.model(self.name, **options)).compile()
+        return swapped(compiled, position_arrays(compiled))
 
     def forward(self, params, inputs, **options):
         return self.compiled(inputs, options).forward(params, inputs)

@@ -16,6 +16,8 @@ work on any leading axes, so mha and transformer reuse them per head.
 
 import numpy as np
 
+LAYOUT = "batch-first"   # (B, T, d); symgrad.check swaps it to the compiled (T, B, d)
+
 
 def additive_mask(inputs, T, causal):
     """M = causal mask + M_pad, or 0.0 when neither applies; broadcasts against (B, T, T)."""

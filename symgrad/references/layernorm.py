@@ -18,6 +18,8 @@ leading axes, so the transformer reference reuses them.
 
 import numpy as np
 
+LAYOUT = "batch-first"   # (B, T, d); symgrad.check swaps it to the compiled (T, B, d)
+
 EPSILON = 1e-5
 
 

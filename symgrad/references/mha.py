@@ -15,6 +15,8 @@ W_O (h, d_v, d_model); optional padding mask M_pad (B, T, T), option causal.
 
 import numpy as np
 
+LAYOUT = "batch-first"   # (B, T, d); symgrad.check swaps it to the compiled (T, B, d)
+
 from symgrad.references.attention import additive_mask, attend, attend_vjp
 
 _PROJECTIONS = ("Q", "K", "V")

@@ -23,6 +23,8 @@ pre_ln, gelu; optional padding mask M_pad (B, T, T).
 
 import numpy as np
 
+LAYOUT = "batch-first"   # (B, T, d); symgrad.check swaps it to the compiled (T, B, d)
+
 from symgrad.references.attention import additive_mask
 from symgrad.references.layernorm import normalize, normalize_vjp
 from symgrad.references.mha import self_attention, self_attention_vjp
