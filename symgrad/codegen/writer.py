@@ -353,7 +353,7 @@ class Writer:
                 + [s.name for s in m.symbols("causal")] + nodes + (["T_"] if self.seq else []) + ["B_"])
 
     def outputs_fn(self):
-        m, K = self.m, self.lag
+        m = self.m
         self.emit("", 0)
         self.emit("def _outputs(_v):", 0)
         self.emit('"""The model\'s outputs in the user\'s layout."""')
