@@ -15,7 +15,8 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from .algebra import LEAVES, add, scale, split_coef
-from .errors import ModelError
+from . import validate
+from .errors import InputError, ModelError
 from .functions import lookup
 from .ops import (Add, Fn, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack, StepRow, TimeSum, Transpose)
 from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, step_variable
@@ -598,19 +599,20 @@ class Compiled:
         self.module = types.ModuleType(name)
         code = compile(self.source, filename, "exec")
         exec(code, self.module.__dict__)  # generated from a Derivation; user text never reaches it
-        for key in ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "MASKS", "INITIAL", "OUTPUTS", "LOSS"):
-            setattr(self, key.lower(), getattr(self.module, key))
+        self.signature = {key: getattr(self.module, key) for key in validate.KEYS}
+        for key, value in self.signature.items():
+            setattr(self, key.lower(), value)
 
     def init_params(self, sizes, seed=0):
-        missing = [d for d in self.sizes if d not in sizes]
-        if missing:
-            raise ModelError(f"sizes missing for {', '.join(missing)} (need {', '.join(self.sizes)})")
-        return self.module.init_params(sizes, seed)
+        validate.check_seed(seed, InputError)
+        return self.module.init_params(validate.check_sizes(self.signature, sizes, InputError), seed)
 
     def forward(self, params, inputs):
+        validate.check_call(self.signature, params, inputs, error=InputError)
         return self.module.forward(params, inputs)
 
     def vjp(self, params, inputs, cotangents):
+        validate.check_call(self.signature, params, inputs, cotangents, error=InputError)
         return self.module.vjp(params, inputs, cotangents)
 
 

@@ -87,5 +87,5 @@ def test_arrays_keep_math_shapes_and_batch_layout():
 
 def test_init_params_names_missing_sizes():
     compiled = symgrad.derive(symgrad.model("rnn")).compile()
-    with pytest.raises(symgrad.SymgradError, match="sizes missing for k"):
+    with pytest.raises(symgrad.SymgradError, match="sizes: missing k"):
         compiled.init_params({"m": 3, "n": 5})
