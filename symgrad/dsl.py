@@ -5,9 +5,10 @@ tanh), so the derivation prints g′(z̄ₜ) while the code computes tanh.
 """
 from . import algebra
 from .graph import Model
+from .options import Option
 from .symbols import Ones
 
-__all__ = ["Model", "activation", "cross_entropy", "exp", "gelu", "layernorm", "log", "ones",
+__all__ = ["Model", "Option", "activation", "cross_entropy", "exp", "gelu", "layernorm", "log", "ones",
            "relu", "rowstd", "rowsum", "sigma", "softmax", "softmax_rows", "squared_error",
            "sum_all", "sum_heads", "sum_t", "tanh"]
 

@@ -8,12 +8,13 @@ and the output layer reads the top layer through one matrix V per direction.
 """
 from symgrad.dsl import Model, cross_entropy, softmax, sum_t, tanh
 
-from ._stack import input_terms, previous, stack
+from ._stack import LAYER_OPTIONS, input_terms, previous, stack
 
 SUMMARY = "simple RNN with softmax output and cross-entropy per step (BPTT)"
 SOURCE = ("Goodfellow, Bengio, Courville. Deep Learning. MIT Press, 2016, §10.2, "
           "eqs. 10.8–10.11 (forward) and 10.17–10.28 (backward)")
 CHECK_SIZES = {"m": 3, "n": 4, "k": 3}
+OPTIONS = LAYER_OPTIONS
 
 
 def reference(layers=1, bidirectional=False):
