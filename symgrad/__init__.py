@@ -7,8 +7,9 @@
 """
 from .catalog import model
 from .derive import Derivation, derive
-from .errors import ModelError, ShapeError, SymgradError
+from .errors import InputError, ModelError, OptionError, ShapeError, SymgradError
 from .graph import Model
 
-__all__ = ["Derivation", "Model", "ModelError", "ShapeError", "SymgradError", "derive", "model"]
+__all__ = ["Derivation", "InputError", "Model", "ModelError", "OptionError", "ShapeError",
+           "SymgradError", "derive", "model"]
 __version__ = "0.1.0"

@@ -50,13 +50,15 @@ def model(name, **options):
 
 
 def check_sizes(name, built, avoid=(3, 4)):
-    """The sizes of a numerical check: the module's CHECK_SIZES, or else a distinct small
-    size per dimension, avoiding the batch and step counts (``avoid``), so that a
-    transposed or swapped axis cannot pass unnoticed."""
+    """The sizes of a numerical check: the module's CHECK_SIZES, or else default_sizes."""
     given = getattr(entry(name), "CHECK_SIZES", None)
-    if given:
-        return dict(given)
-    free = (n for n in range(2, 100) if n not in avoid)
+    return dict(given) if given else default_sizes(built, avoid)
+
+
+def default_sizes(built, avoid=(3, 4)):
+    """A distinct small size per dimension of a model, none equal to the batch or step
+    counts (``avoid``), so that a transposed or swapped axis cannot pass unnoticed."""
+    free = (n for n in range(2, 1000) if n not in avoid)
     return {dim: next(free) for dim in built.dims_}
 
 

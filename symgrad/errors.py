@@ -24,3 +24,8 @@ class InputError(SymgradError, ValueError):
 
 class OptionError(ModelError):
     """A model option that does not exist, or a value of the wrong type or out of its choices."""
+
+
+class LayoutError(SymgradError):
+    """A call of assert_gradients_match that cannot mean anything: a layout naming an array
+    the model does not have, an adapter that does not fit its array, an unknown skip name."""
