@@ -13,10 +13,10 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .errors import ShapeError
+from .errors import ModelError, ShapeError
 from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Jacobian, LayerNorm, MatMul, RowSoftmax, RowStd,
                   ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero
 from .tensor import Tensor
 
 ONE = sp.Integer(1)
@@ -224,9 +224,9 @@ def epow(x, p):
     if isinstance(x, EPow):
         return epow(x.x, x.p * p)
     c, core = split_coef(x)
-    if c != 1 and not p.is_integer:
-        raise ShapeError(f"a fractional power of a scaled matrix: {x}")
-    return scale(c ** p, EPow(core, p))
+    if c != 1 and not p.is_integer and not c.is_positive:
+        raise ShapeError(f"a fractional power of a matrix scaled by {c}: {x}")
+    return scale(c ** p, EPow(core, p) if not isinstance(core, Ones) else core)
 
 
 def transpose(x):
@@ -294,14 +294,33 @@ def softmax(x):
 
 
 def timesum(x, axis=None):
-    """Σ over the steps of x's time axis (the one its time-indexed symbols share)."""
+    """Σ over the steps of x's time axis (the one its time-indexed symbols share); what no
+    step changes is summed T times over."""
     c, core = split_coef(x)
     if isinstance(core, Zero):
         return core
     if axis is None:
-        axes = {s.axis_name for s in core.atoms(Seq)}
-        axis = axes.pop() if len(axes) == 1 else "t"
+        axes = free_axes(core)
+        if len(axes) > 1:
+            raise ModelError(f"Σₜ of {x}: it reads the steps of two time axes "
+                             f"({', '.join(sorted(axes))}); sum over one of them first")
+        if not axes:
+            return scale(c * T, core)
+        axis = axes.pop()
     return scale(c, TimeSum(core, axis))
+
+
+def free_axes(expr):
+    """The time axes whose steps expr reads outside a Σ over them or a stack of them
+    (δaₜ reads t; Σₜ δaₜ reads none; a row of a stack's cotangent is read at its step)."""
+    if isinstance(expr, Seq):
+        return {expr.axis_name}
+    if isinstance(expr, Stack):
+        return set()
+    if isinstance(expr, StepRow):
+        return free_axes(expr.g) | {expr.axis}
+    axes = set().union(*(free_axes(a) for a in expr.args if isinstance(a, Tensor)))
+    return axes - {expr.axis} if isinstance(expr, TimeSum) else axes
 
 
 def stack(x, axis, length):

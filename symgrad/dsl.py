@@ -49,11 +49,15 @@ def ones(rows, cols=1):
 
 
 def cross_entropy(yhat, y):
-    """−yᵀ log ŷ: the cross-entropy of a predicted distribution with a target."""
+    """−yᵀ log ŷ: the cross-entropy of a predicted distribution with a target; for matrices
+    whose rows are distributions, the sum over the rows, −Σ y ⊙ log ŷ."""
+    if yhat.cols != 1:
+        return -sum_all(y * log(yhat))
     return -(y.T @ log(yhat))
 
 
 def squared_error(yhat, y):
-    """½ ‖ŷ − y‖²."""
+    """½ ‖ŷ − y‖², for a vector or (summed over every entry) a matrix."""
     r = yhat - y
-    return algebra.scale(algebra.as_coef(1) / 2, r.T @ r)
+    half = algebra.as_coef(1) / 2
+    return algebra.scale(half, r.T @ r if r.cols == 1 else sum_all(r * r))

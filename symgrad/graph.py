@@ -157,7 +157,7 @@ class Model:
             raise ModelError(f"equation {name}: reads the steps of two time axes "
                              f"({', '.join(sorted(axes))}); sum or stack one of them")
         axis = axes.pop() if axes else None
-        sym = (Sym(name, *rhs.shape, "node", per_head=_reads_heads(rhs)) if axis is None
+        sym = (Sym(name, *rhs.shape, "node", per_head=reads_heads(rhs)) if axis is None
                else Seq(name, step_variable(axis), *rhs.shape, "node", axis))
         if isinstance(node, str):
             self._check_name(name, "node")
@@ -267,6 +267,11 @@ class Model:
                                      f"{leaf.name} is read at t{want:+d}{hint}")
         if d.rhs.atoms(Delta):
             raise ModelError(f"equation {d.name}: a defining equation cannot contain a delta")
+        for total in d.rhs.atoms(TimeSum):
+            lagged = [leaf for leaf in _seq_leaves(total.x) if leaf.axis_name == total.axis and leaf.offset]
+            if lagged:   # its first or last term would read before the first step or after the last
+                raise ModelError(f"equation {d.name}: a sum over the steps reads {lagged[0]}, another "
+                                 "step; define the summand as a node and sum that node")
 
     def _ordered(self):
         """Definitions in dependency order within a step (reads at t-1 do not count)."""
@@ -324,13 +329,13 @@ def _seq_leaves(expr, inside_sum=True):
             for leaf in _seq_leaves(a, inside_sum)]
 
 
-def _reads_heads(expr):
+def reads_heads(expr):
     """Does expr read a per-head symbol outside a sum over the heads?"""
     if isinstance(expr, Sym):
         return expr.per_head
     if isinstance(expr, HeadSum):
         return False
-    return any(_reads_heads(a) for a in expr.args if isinstance(a, Tensor))
+    return any(reads_heads(a) for a in expr.args if isinstance(a, Tensor))
 
 
 def _current_reads(rhs):
