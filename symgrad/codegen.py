@@ -14,7 +14,7 @@ import types
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from .algebra import LEAVES, add, scale, split_coef
+from .algebra import LEAVES, add, free_axes, scale, split_coef
 from . import validate
 from .errors import InputError, ModelError
 from .functions import lookup
@@ -117,10 +117,10 @@ class _Code(NumPyPrinter):
     """Prints a symgrad expression as NumPy code in one of three contexts:
     ``step`` (inside the loop over t, index ``s``), ``all`` (every step at once), ``static``."""
 
-    def __init__(self, lag, mode, lengths=None):
+    def __init__(self, lag, mode, lengths=None, heads=None):
         super().__init__({"fully_qualified_modules": True})
-        self.lag, self.mode = lag, mode
-        self.lengths = lengths or {"t": ("T_", T)}   # axis → (runtime variable, length symbol)
+        self.lag, self.mode, self.heads = lag, mode, heads
+        self.lengths = {"t": ("T_", T)} if lengths is None else lengths   # axis → (runtime variable, length)
 
     def code(self, e, parent=None):
         s = self._print(e)
@@ -138,6 +138,10 @@ class _Code(NumPyPrinter):
         runtime = {length: sp.Symbol(var) for var, length in self.lengths.values()}
         index = (time + self.lag - 1).xreplace(runtime)   # the step T+1 is index T_+1
         return f"[{sp.sstr(index)}]"
+
+    def _print_Symbol(self, e):
+        """A time axis' length is a variable at run time (T_ for T)."""
+        return next((var for var, length in self.lengths.values() if e == length), e.name)
 
     def _print_Sym(self, e):
         return e.name
@@ -166,7 +170,7 @@ class _Code(NumPyPrinter):
             c, core = split_coef(a)
             negative = i > 0 and c.could_extract_minus_sign()
             c = -c if negative else c
-            body = self._coef(c) if isinstance(core, Ones) else self._print(scale(c, core))
+            body = self._coef(c) if isinstance(core, Ones) else self.code(scale(c, core), e)
             out.append((" - " if negative else " + " if i else "") + body)
         return "".join(out)
 
@@ -235,17 +239,21 @@ class _Code(NumPyPrinter):
         return "_softmax(" + self._print(e.x) + ")"
 
     def _print_TimeSum(self, e):
-        inner = _Code(self.lag, "all", self.lengths)
+        if e.axis not in free_axes(e.x):   # the same at every step: the number of steps times it
+            return f"{self.lengths[e.axis][0]} * {self.code(e.x, e)}"
+        inner = _Code(self.lag, "all", self.lengths, self.heads)
         return "np.sum(" + inner._print(e.x) + ", axis=0)"
 
     def _print_Stack(self, e):
-        return "_stack(" + _Code(self.lag, "all", self.lengths)._print(e.x) + ")"
+        return "_stack(" + _Code(self.lag, "all", self.lengths, self.heads)._print(e.x) + ")"
 
     def _print_StepRow(self, e):
         rows = "_step_rows(" + self._print(e.g) + ")"
         return rows + (f"[_t - {self.lag}]" if self.mode == "step" else "")
 
     def _print_HeadSum(self, e):
+        if not any(s.per_head for s in e.x.atoms(Sym)):   # the same for every head: h times it
+            return f"{self.heads} * {self.code(e.x, e)}"
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
 
 
@@ -265,13 +273,22 @@ class _Writer:
 
     def __init__(self, d):
         self.d, self.m = d, d.model
-        self.lag = self.m.max_lag
+        # the padding: the farthest step any equation reads (h′ of a pre-activation that reads
+        # hₜ₊₁ can put a δ equation two steps away)
+        self.lag = max([self.m.max_lag] + [abs(s.offset) for e in d.forward + d.backward
+                                           for s in e.rhs.atoms(Seq) if s.offset is not None])
         self.seq = self.m.sequence
         self.lines = []
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
         if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
             raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
+        readable = {str(d) for s in self.m.params + self.m.inputs + self.m.targets
+                    for d in _user_dims(s, self.m.head_dim)} | {str(n) for a, n in self.m.axes.items() if a != "t"}
+        unread = [d for d in self.m.dims_ if d not in readable]
+        if unread:
+            raise ModelError(f"model {self.m.name}: the size {unread[0]} is the size of no input or "
+                             "parameter, so the compiled code cannot read it off the arrays")
         for name in self.m.states:
             if name + "0" in self.m.declared:
                 raise ModelError(f"model {self.m.name}: {name}0 names both a symbol and "
@@ -281,7 +298,7 @@ class _Writer:
         self.lines.append("    " * depth + line if line else "")
 
     def printer(self, mode):
-        return _Code(self.lag, mode, self.lengths)
+        return _Code(self.lag, mode, self.lengths, self.m.head_dim)
 
     def shape(self, sym):
         p = self.printer("static")
@@ -397,7 +414,7 @@ class _Writer:
         for name, offset in m.states.items():
             sym = m.declared[name]
             r, c = self.shape(sym)
-            boundary = "0" if offset < 0 else f"{self.lead(sym)[0]} + 1"
+            boundary = f"{K - 1}" if offset < 0 else f"{self.lead(sym)[0]} + {K}"
             self.emit(f"if inputs.get({name + '0'!r}) is not None:")
             self.emit(f"{name}[{boundary}] = np.reshape(inputs[{name + '0'!r}], (B_, {r}, {c}))", 2)
         self.schedule([(d.symbol, d.rhs) for d in m.definitions], "")
@@ -434,13 +451,16 @@ class _Writer:
                     self.emit(f"{arr(lhs)}[{K}:{K} + {self.lead(lhs)[0]}] = {every.code(rhs)}")
                 continue
             rest = {}
+            length = self.lead(members[0][0])[0]
             for lhs, rhs in members:
                 terms = rhs.args if isinstance(rhs, Add) else (rhs,)
                 fixed = [a for a in terms if not _step_reads(a, prefix) & _names_at_any_step(group)]
                 if fixed and len(fixed) < len(terms):
                     rest[lhs.name] = add(*[a for a in terms if a not in fixed])
-                    self.emit(f"_in_{arr(lhs)} = {every.code(add(*fixed))}")
-            length = self.lead(members[0][0])[0]
+                    code = every.code(add(*fixed))
+                    if not free_axes(add(*fixed)):   # the same at every step: repeat it over them
+                        code = f"np.broadcast_to({code}, {self.internal(lhs, [length, 'B_'])})"
+                    self.emit(f"_in_{arr(lhs)} = {code}")
             order = f"range({K}, {K} + {length})" if direction < 0 else f"reversed(range({K}, {K} + {length}))"
             self.emit(f"for _t in {order}:")
             for lhs, rhs in members:
@@ -459,12 +479,14 @@ class _Writer:
         sym, K = self.m.declared[o], self.lag
         length = f"_v[{self.lead(sym)[0]!r}]" if isinstance(sym, Seq) else ""
         arr = f"_v[{o!r}]" + (f"[{K}:{K} + {length}]" if isinstance(sym, Seq) else "")
-        lead = f"({length}, _v['B_'])" if isinstance(sym, Seq) else "(_v['B_'],)"
-        return f"np.reshape({arr}, {lead} + {self.user(sym)})"
+        lead = [length, "_v['B_']"] if isinstance(sym, Seq) else ["_v['B_']"]
+        full = f"np.broadcast_to({arr}, {self.internal(sym, lead)})"   # the same for every example, if static
+        return f"np.reshape({full}, ({', '.join(lead)},) + {self.user(sym)})"
 
     def user(self, sym):
-        """The code of a symbol's user-facing trailing shape: vectors 1-D, scalars ()."""
-        dims = [self.shape_of(d) for d in _user_dims(sym)]
+        """The code of a symbol's user-facing trailing shape: vectors 1-D, scalars (), the
+        heads first for a per-head node."""
+        dims = [self.shape_of(d) for d in _user_dims(sym, self.m.head_dim)]
         return "(" + "".join(d + ", " for d in dims) + ")"
 
     def shape_of(self, d):
@@ -484,8 +506,7 @@ class _Writer:
             if o == m.loss_name:
                 continue
             sym = m.declared[o]
-            lead = ("T_", "B_") if isinstance(sym, Seq) else ("B_",)
-            src = f"np.reshape(np.asarray(cotangents[{o!r}], dtype=float), {self.internal(sym, lead)})"
+            src = f"np.reshape(np.asarray(cotangents[{o!r}], dtype=float), {self.internal(sym, self.lead(sym))})"
             self.emit(f"Δ{o} = _pad({src}, {K})" if isinstance(sym, Seq) else f"Δ{o} = {src}")
         for e in d.deltas:
             if isinstance(e.lhs.var, Seq):
@@ -518,12 +539,12 @@ class _Writer:
         parts = []
         for term in (rhs.args if isinstance(rhs, Add) else (rhs,)):
             coef, core = split_coef(term)
-            per_row = isinstance(core, TimeSum) or not self.seq
             body = core.x if isinstance(core, TimeSum) else core
-            lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
-                                   else ("B_",)) + ",)"
+            lead = ((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum) else ("B_",)) \
+                + (("1",) if self.m.head_dim is not None else ())   # a shared value's head axis
+            lead = "(" + ", ".join(lead) + ",)"
             p = self.printer("all" if isinstance(core, TimeSum) else "static")
-            if not per_row or self.m.declared[name].per_head:
+            if self.m.declared[name].per_head:
                 code = p.code(body)
             elif isinstance(body, MatMul) and _batched(body):
                 left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
