@@ -19,6 +19,8 @@ def names():
 
 def entry(name):
     """The module of a catalog model, or of a model file (a path ending in .py)."""
+    if not isinstance(name, str):
+        raise UnknownModelError(f"a model is a catalog name or a model file (.py), not {name!r}")
     if _is_file(name):
         return _load_file(Path(name))
     if name not in names():

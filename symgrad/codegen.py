@@ -281,6 +281,9 @@ class _Writer:
         self.lines = []
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
+        if not self.m.inputs + self.m.targets:
+            raise ModelError(f"model {self.m.name}: the compiled code needs an input (the batch "
+                             "size is read off the data)")
         if self.seq and not any(x.axis_name == "t" for x in self.m.inputs + self.m.targets):
             raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
         readable = {str(d) for s in self.m.params + self.m.inputs + self.m.targets

@@ -15,7 +15,7 @@ from time import perf_counter
 from .algebra import (add, expand_derivatives, factor_common, free_axes, headsum, split_coef,
                       substitute, timesum, transpose)
 from .errors import ModelError
-from .graph import reads_heads
+from .graph import Model, reads_heads
 from .ops import Add, Fn, Had, HeadSum, TimeSum
 from .rules import VJP
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift
@@ -102,7 +102,8 @@ class Derivation:
         for eq in self.backward:
             if str(eq.lhs) == lhs_text:
                 return eq
-        raise KeyError(lhs_text)
+        raise ModelError(f"{self.model.name} has no equation for {lhs_text!r}; its left-hand sides: "
+                         + ", ".join(str(eq.lhs) for eq in self.backward))
 
     def compile(self):
         from .codegen import compile_derivation
@@ -172,6 +173,8 @@ def _pullback(expr, g, out, steps, heads):
 def derive(model, style=None):
     """The Derivation of a model: every delta, input, initial-state and parameter gradient."""
     start = perf_counter()
+    if not isinstance(model, Model):
+        raise ModelError(f"derive takes a Model (symgrad.model(name) builds one), not {model!r}")
     model.build()
     style = style or model.style
     if style not in STYLES:

@@ -65,15 +65,22 @@ class Model:
         if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", str(self.name)):
             raise ModelError(f"model name {self.name!r} must be letters, digits, - and _ "
                              "(it names files and generated modules)")
+        if not isinstance(self.sequence, bool):
+            raise ModelError(f"model {self.name}: sequence is True or False, not {self.sequence!r}")
         if self.sequence:
             self.axes["t"] = T
 
     # -- declarations -------------------------------------------------------
     def dims(self, names):
         """Size symbols, e.g. ``m, n, k = M.dims("m n k")``."""
+        if not isinstance(names, str) or not names.split():
+            raise ModelError(f"model {self.name}: dims takes names in one string, e.g. \"m n k\", "
+                             f"not {names!r}")
         out = []
         for name in names.split():
             self._check_name(name, "size")
+            if name in self.dims_:
+                raise ModelError(f"size {name} is declared twice")
             self.dims_[name] = sp.Symbol(name, integer=True, positive=True)
             out.append(self.dims_[name])
         return tuple(out) if len(out) != 1 else out[0]
@@ -97,6 +104,8 @@ class Model:
     @contextmanager
     def along(self, axis):
         """Inputs and states declared inside ``with M.along(j):`` run over axis j."""
+        if str(axis) not in self.axes or not isinstance(axis, sp.Symbol):
+            raise ModelError(f"model {self.name}: along takes an axis M.axis returned, not {axis!r}")
         previous, self.current_axis = self.current_axis, str(axis)
         try:
             yield
@@ -113,7 +122,7 @@ class Model:
         """A parameter; ``per_head`` gives one per attention head (Wᵢ^Q)."""
         if per_head and self.head_dim is None:
             raise ModelError(f"parameter {name}: declare the heads first, M.heads(\"h\")")
-        return self._declare(Sym(name, rows, cols, "param", per_head))
+        return self._declare(Sym(name, *self._checked(name, rows, cols, "param"), "param", per_head))
 
     def input(self, name, rows, cols=1):
         return self._declare(self._leaf(name, rows, cols, "input"))
@@ -124,7 +133,7 @@ class Model:
 
     def causal_mask(self, name, size):
         """The additive causal mask: 0 on and below the diagonal, −∞ above it."""
-        return self._declare(Sym(name, size, size, "causal"))
+        return self._declare(Sym(name, *self._checked(name, size, size, "mask"), "causal"))
 
     def target(self, name, rows, cols=1, onehot=False):
         """Data the loss compares with; it gets no gradient. One-hot targets sum to one."""
@@ -137,8 +146,8 @@ class Model:
         is read at t+1 (``h.next``), as the backward half of a bidirectional layer."""
         if not self.sequence:
             raise ModelError(f"state {name}: a feed-forward model has no recurrent state")
-        sym = self._declare(Seq(name, step_variable(self.current_axis), rows, cols, "node",
-                                self.current_axis))
+        sym = self._declare(Seq(name, step_variable(self.current_axis),
+                                *self._checked(name, rows, cols, "state"), "node", self.current_axis))
         self.direction[name] = 1 if reverse else -1
         return sym
 
@@ -179,11 +188,11 @@ class Model:
 
     def output(self, *symbols):
         """Outputs that receive a delta Δ from outside (a layer above)."""
-        self.outputs.extend(s.name for s in symbols)
+        self.outputs.extend(self._node(s, "output").name for s in symbols)
 
     def loss(self, symbol):
         """The scalar loss; its delta is 1."""
-        if symbol.shape != (1, 1):
+        if self._node(symbol, "loss").shape != (1, 1):
             raise ShapeError(f"loss {symbol.name} must be a scalar (1×1), "
                              f"not {algebra.shape_str(symbol.shape)}")
         self.loss_name = symbol.name
@@ -298,7 +307,27 @@ class Model:
             visit(d.name)
         return order
 
+    def _node(self, symbol, what):
+        """A node this model defined, as M.define or M.state returned it."""
+        if not isinstance(symbol, (Sym, Seq)) or symbol.role != "node" \
+                or self.declared.get(symbol.name, None) is None:
+            raise ModelError(f"model {self.name}: {what} takes a node M.define returned, not {symbol!r}")
+        return symbol
+
+    def _checked(self, name, rows, cols, what):
+        """(rows, cols), each one of this model's sizes or a whole number ≥ 1, for a good name."""
+        self._check_name(name, what)
+        for d in (rows, cols):
+            fits = d in self.dims_.values() if isinstance(d, sp.Symbol) else \
+                isinstance(d, (int, sp.Integer)) and not isinstance(d, bool) and d >= 1
+            if not fits:
+                hint = " (the symbol M.dims returns, not its name)" if isinstance(d, str) else ""
+                raise ModelError(f"{name}: a size is one of the model's sizes or a whole number ≥ 1, "
+                                 f"not {d!r}{hint}")
+        return rows, cols
+
     def _leaf(self, name, rows, cols, role):
+        rows, cols = self._checked(name, rows, cols, role)
         return (Seq(name, step_variable(self.current_axis), rows, cols, role, self.current_axis)
                 if self.sequence else Sym(name, rows, cols, role))
 
@@ -310,6 +339,8 @@ class Model:
         return sym
 
     def _check_name(self, name, what):
+        if not isinstance(name, str):
+            raise ModelError(f"model {self.name}: a {what} name is a string, not {name!r}")
         if name == "T" and what == "size" and not self.sequence:
             return  # a feed-forward model may call its positions T (attention)
         if not _IDENT.match(name) or name in RESERVED:

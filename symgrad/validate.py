@@ -15,7 +15,7 @@ KEYS = ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "MASKS", "INITIAL", "OUTPUTS", "L
 def check_sizes(sig, sizes, error):
     """The sizes ``init_params`` takes: exactly the model's, each a whole number ≥ 1."""
     names = sig["SIZES"]
-    _mapping("sizes", sizes, error)
+    _mapping("sizes", sizes, error, "sizes")
     _keys("sizes", sizes, names, names, error)
     for name in names:
         value = sizes[name]
@@ -149,9 +149,9 @@ def _data_hint(dims):
     return "a batch is (batch, features)" if len(dims) == 2 else "the batch comes first"
 
 
-def _mapping(what, value, error):
+def _mapping(what, value, error, of="arrays"):
     if not hasattr(value, "keys") or not hasattr(value, "__getitem__"):
-        raise error(f"{what}: expected a dict of arrays by name, got {type(value).__name__}")
+        raise error(f"{what}: expected a dict of {of} by name, got {type(value).__name__}")
 
 
 def _keys(what, given, required, allowed, error):
