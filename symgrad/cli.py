@@ -24,6 +24,9 @@ class _Group(click.Group):
             return super().main(args=args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:
             sys.exit(1)
+        except click.exceptions.NoArgsIsHelpError as err:   # plain `symgrad`: the help, no error
+            click.echo(err.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as err:
             _fail(err.format_message())
         except SymgradError as err:

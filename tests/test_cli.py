@@ -69,6 +69,11 @@ def test_check_exits_zero_and_prints_the_table(name):
     (["codegen", "rnn", "-o", "no/such/dir/rnn.py"], "directory no/such/dir does not exist"),
     (["derive", "rnn", "-o", "no/such/dir/rnn.txt"], "directory no/such/dir does not exist"),
     (["graph", "rnn", "-o", "no/such/dir/rnn.dot"], "directory no/such/dir does not exist"),
+    (["graph", "rnn", "-o", "rnn.txt"], "the suffix must be one of .dot, .svg, .png, .pdf"),
+    (["derive", "rnn", "extra"], "Got unexpected extra argument (extra)"),
+    (["paths", "rnn"], "Missing argument 'NODE'"),
+    (["sheet", "-o", "out"], "give a MODEL or --all, not both or neither"),
+    (["verify", "pyproject.toml"], "pyproject.toml: no 'model:' line; name the model with --model"),
 ])
 def test_user_errors_are_one_line_and_exit_2(args, message):
     result = CliRunner().invoke(main, args)
@@ -181,3 +186,21 @@ def test_a_write_that_fails_midway_is_one_line(tmp_path, monkeypatch):
     result = run("derive", "rnn", "--format", "text", "-o", str(tmp_path / "rnn.txt"))
     assert result.exit_code == 2
     assert result.output == f"symgrad: error: cannot write {tmp_path / 'rnn.txt'}: Permission denied\n"
+
+
+def test_symgrad_alone_prints_the_help():
+    result = run()
+    assert result.exit_code == 0 and "Commands:" in result.output and "error" not in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ('from symgrad.dsl import *\nCHECK_SIZES = {"m": 0, "n": 2}\n' + MODEL_FILE.split("\n", 2)[2], "sizes: m must be a whole number ≥ 1, not 0"),
+    ("def build(:\n", "broken.py:1:11: invalid syntax"),
+    ("def build():\n    return 3\n", "build() returned int, not a Model"),
+    ("def build():\n    raise ValueError('boom')\n", "(line 2): ValueError: boom"),
+])
+def test_a_broken_model_file_is_one_line_for_check(tmp_path, text, message):
+    path = tmp_path / "broken.py"
+    path.write_text(text, encoding="utf-8")
+    result = run("check", str(path))
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output
