@@ -330,6 +330,8 @@ def stack(x, axis, length):
 
 
 def step_row(g, time, axis):
+    if isinstance(g, Zero):
+        return Zero(g.cols, ONE)
     return StepRow(g, time, axis)
 
 
