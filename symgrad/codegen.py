@@ -554,7 +554,7 @@ class _Writer:
                 code = f"_mm_sum({p.code(left)}, {p.code(body.args[-1])}, {lead})"
             else:
                 code = f"_lead_sum({p.code(body)}, {lead})"
-            parts.append(code if coef == 1 else f"{p._coef(coef)} * {code}")
+            parts.append(code if coef == 1 else f"{p._coef(coef)} * ({code})")
         total = " + ".join(parts)
         if self.m.declared[name].per_head:    # one gradient per head: sum the batch only
             total = f"np.sum(np.broadcast_to({total}, {self.internal(self.m.declared[name], ['B_'])}), axis=0)"
