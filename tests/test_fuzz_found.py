@@ -11,7 +11,7 @@ import pytest
 
 import symgrad
 from symgrad.check import check, example
-from symgrad.dsl import (Model, cross_entropy, layernorm, ones, sigma, softmax, squared_error, sum_all,
+from symgrad.dsl import (Model, cross_entropy, ones, sigma, softmax, squared_error, sum_all,
                          sum_heads, sum_t, tanh)
 from symgrad.errors import ModelError
 
@@ -21,6 +21,12 @@ def proved(model, sizes, T=6, B=2, style=None):
     report = check(symgrad.derive(model, style), sizes, T=T, B=B)
     assert report.passed, report.problems
     return report
+
+
+def two_axes(name):
+    """A model over steps t with a second axis j (an encoder's), and its size n."""
+    M = Model(name, sequence=True)
+    return M, M.dims("n"), M.axis("j", "T_x")
 
 
 def sequence(name="m"):
@@ -92,9 +98,7 @@ def test_a_sum_of_what_no_step_changes_is_t_times_it():
 def test_a_stack_whose_delta_is_zero():
     """The encoder's states stacked into a node nobody reads: the route back through the
     stack was a row of a zero matrix, compiled without the batch axis (a broadcast error)."""
-    M = Model("enc", sequence=True)
-    n = M.dims("n")
-    j = M.axis("j", "T_x")
+    M, n, j = two_axes("enc")
     with M.along(j):
         x = M.input("x", n)
         h = M.state("h", n, reverse=True)
@@ -106,9 +110,7 @@ def test_a_stack_whose_delta_is_zero():
 
 
 def test_a_sum_over_the_steps_of_two_axes_is_an_error_not_a_guess():
-    M = Model("two", sequence=True)
-    n = M.dims("n")
-    j = M.axis("j", "T_x")
+    M, n, j = two_axes("two")
     with M.along(j):
         h = M.input("h", n)
     u = M.input("u", n)
@@ -197,9 +199,7 @@ def test_codegen_an_output_the_same_for_every_example():
 
 def test_codegen_an_output_on_the_encoders_axis():
     """Its cotangent was reshaped to the decoder's T steps instead of the encoder's T_x."""
-    M = Model("enc", sequence=True)
-    n = M.dims("n")
-    j = M.axis("j", "T_x")
+    M, n, j = two_axes("enc")
     with M.along(j):
         x = M.input("x", n)
         h = M.state("h", n)
