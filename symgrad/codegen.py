@@ -240,7 +240,7 @@ class _Code(NumPyPrinter):
 
     def _print_TimeSum(self, e):
         if e.axis not in free_axes(e.x):   # the same at every step: the number of steps times it
-            return f"{self.lengths[e.axis][0]} * {self.code(e.x, e)}"
+            return f"({self.lengths[e.axis][0]} * {self.code(e.x, e)})"
         inner = _Code(self.lag, "all", self.lengths, self.heads)
         return "np.sum(" + inner._print(e.x) + ", axis=0)"
 
@@ -253,7 +253,7 @@ class _Code(NumPyPrinter):
 
     def _print_HeadSum(self, e):
         if not any(s.per_head for s in e.x.atoms(Sym)):   # the same for every head: h times it
-            return f"{self.heads} * {self.code(e.x, e)}"
+            return f"({self.heads} * {self.code(e.x, e)})"
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
 
 

@@ -247,6 +247,13 @@ def test_codegen_a_negated_sum_in_a_per_head_gradient_keeps_its_parentheses():
     proved(M, {"T": 3, "d": 2, "h": 2})
 
 
+def test_codegen_a_power_of_a_sum_over_the_heads():
+    """(Σᵢ W)^⊙2 of a shared W was written h * W ** 2, not (h * W) ** 2."""
+    M, X, P, W = heads_model()
+    M.loss(M.define("L", sum_all(sum_heads(W) ** 2) + sum_all(sum_heads(P) * (X @ W))))
+    proved(M, {"T": 3, "d": 2, "h": 3})
+
+
 def test_codegen_a_parameter_only_loss_term_in_a_heads_model_counts_per_example():
     """Σᵢ Pᵢ ⊙ V has a heads axis of size 1, which was taken for the batch: δV was not
     multiplied by B."""
