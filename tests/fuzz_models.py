@@ -8,8 +8,9 @@ same model as a model file, so a failing example is a file to run and a regressi
 to paste. Both read one table of operations, ``OPS``.
 
 What keeps every drawn model well defined, so that a failure is the engine's:
-- log, division and fractional powers only take values that are positive by construction
-  (σ(·), softmax, 1 + e², exp(tanh(·))); exp only takes a bounded argument;
+- log, division and fractional powers only take values bounded away from zero by
+  construction (σ(tanh(·)), softmax(tanh(·)), exp(tanh(·)), 1 + e²); exp only takes a
+  bounded argument;
 - every state is squashed (tanh, σ, softmax or a gated mix of its previous value), so a
   recurrence over many steps stays bounded;
 - masks only shift the scores of a row softmax over positions;
@@ -245,16 +246,13 @@ class _Draw:
         return self.stack(shape, ctx, depth)
 
     def positive(self, shape, ctx, depth):
-        """An expression whose every entry is > 0 for any value of its leaves."""
-        kind = self.pick(["sigma", "one_plus_square", "exp_squash"] + (["softmax"] if shape[1] == 1 and shape[0] != 1 else []))
+        """An expression whose every entry is bounded away from 0 for any value of its leaves
+        (σ or softmax of a tanh, exp of a tanh, 1 + e²), so log and division stay finite."""
+        kind = self.pick(["sigma", "one_plus_square", "exp"] + (["softmax"] if shape[1] == 1 and shape[0] != 1 else []))
         inner = self.expr(shape, ctx, depth)
-        if kind == "sigma":
-            return ("sigma", inner)
-        if kind == "softmax":
-            return ("softmax", inner)
-        if kind == "exp_squash":
-            return ("exp", ("tanh", inner))
-        return ("add", ("ones", *shape), ("pow", inner, 2))
+        if kind == "one_plus_square":
+            return ("add", ("ones", *shape), ("pow", inner, 2))
+        return (kind, ("tanh", inner))
 
     def scores(self, shape, ctx, depth):
         """The argument of a row softmax: over positions, shifted by a mask now and then."""
