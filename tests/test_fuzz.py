@@ -94,10 +94,11 @@ def _unit(rng, shape):
 
 
 def _noise_floor(value, along):
-    """Below this a directional derivative is rounding: 10⁻⁵ of the objective (finite
-    differences of terms that cancel, as the entries of a layer norm's row do), or 10⁻⁴ of
-    the largest one (a saturated σ′ = σ ⊙ (1 − σ) keeps few digits of a gradient that small)."""
-    return max(1e-5 * max(1.0, abs(value)), 1e-4 * max(map(abs, along.values()), default=0.0))
+    """The scale below which a directional derivative is rounding, so that a disagreement
+    must exceed TOL times it (10⁻⁸ of the objective): 10⁻⁴ of the objective (a layer norm of
+    rows that are constant divides rounding errors by √ε), or 10⁻⁴ of the largest directional
+    derivative (a saturated σ′ = σ ⊙ (1 − σ) keeps few digits of a gradient that small)."""
+    return 1e-4 * max(1.0, abs(value), max(map(abs, along.values()), default=0.0))
 
 
 def _central(compiled, params, inputs, cot, store, key, v, eps):
