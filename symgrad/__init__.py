@@ -8,11 +8,12 @@
 from .catalog import model
 from .clip import clip_by_norm, clip_by_value, global_norm
 from .derive import Derivation, derive
-from .errors import ModelError, ShapeError, SymgradError
+from .errors import InputError, ModelError, OptionError, ShapeError, SymgradError
 from .flow import flow as gradient_flow
 from .graph import Model
 from .jacobian import jacobians
 
-__all__ = ["Derivation", "Model", "ModelError", "ShapeError", "SymgradError", "clip_by_norm",
-           "clip_by_value", "derive", "global_norm", "gradient_flow", "jacobians", "model"]
+__all__ = ["Derivation", "InputError", "Model", "ModelError", "OptionError", "ShapeError",
+           "SymgradError", "clip_by_norm", "clip_by_value", "derive", "global_norm", "gradient_flow",
+           "jacobians", "model"]
 __version__ = "0.1.0"

@@ -13,10 +13,10 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .errors import ShapeError
+from .errors import ModelError, ShapeError
 from .ops import (Add, Diag, EPow, Fn, Had, HeadSum, Indicator, Jacobian, LayerNorm, MatMul, RowSoftmax,
                   RowStd, ScalarMul, Scale, Softmax, Stack, StepRow, TimeSum, Transpose)
-from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, step_variable
+from .symbols import T, Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, step_variable
 from .tensor import Tensor
 
 ONE = sp.Integer(1)
@@ -245,9 +245,9 @@ def epow(x, p):
     if isinstance(x, EPow):
         return epow(x.x, x.p * p)
     c, core = split_coef(x)
-    if c != 1 and not p.is_integer:
-        raise ShapeError(f"a fractional power of a scaled matrix: {x}")
-    return scale(c ** p, EPow(core, p))
+    if c != 1 and not p.is_integer and not c.is_positive:
+        raise ShapeError(f"a fractional power of a matrix scaled by {c}: {x}")
+    return scale(c ** p, EPow(core, p) if not isinstance(core, Ones) else core)
 
 
 def transpose(x):
@@ -317,14 +317,20 @@ def softmax(x):
 
 
 def timesum(x, axis=None):
-    """Σ over the steps of x's time axis (the one its time-indexed symbols share); a term that
-    holds at one step only, [t = τ] X, is that step's X (Σₜ [t = 1] Uᵀ δaₜ = Uᵀ δa₁)."""
+    """Σ over the steps of x's time axis (the one its time-indexed symbols read); what no step
+    changes is summed T times over; a term that holds at one step only, [t = τ] X, is that
+    step's X (Σₜ [t = 1] Uᵀ δaₜ = Uᵀ δa₁)."""
     c, core = split_coef(x)
     if isinstance(core, Zero):
         return core
     if axis is None:
-        axes = {s.axis_name for s in core.atoms(Seq)}
-        axis = axes.pop() if len(axes) == 1 else "t"
+        axes = free_axes(core)
+        if len(axes) > 1:
+            raise ModelError(f"Σₜ of {x}: it reads the steps of two time axes "
+                             f"({', '.join(sorted(axes))}); sum over one of them first")
+        if not axes:
+            return scale(c * T, core)
+        axis = axes.pop()
     terms = core.args if isinstance(core, Add) else (core,)
     fixed = [_fixed_step_value(term, axis) for term in terms]
     if all(f is None for f in fixed):
@@ -359,6 +365,21 @@ def indicator(x, cond):
     return scale(c, Indicator(core, cond))
 
 
+def free_axes(expr):
+    """The time axes whose steps expr reads outside a Σ over them or a stack of them
+    (δaₜ reads t; Σₜ δaₜ reads none; a row of a stack's cotangent is read at its step)."""
+    if isinstance(expr, Seq):
+        return {expr.axis_name}
+    if isinstance(expr, Stack):
+        return set()
+    if isinstance(expr, StepRow):
+        return free_axes(expr.g) | {expr.axis}
+    axes = set().union(*(free_axes(a) for a in expr.args if isinstance(a, Tensor)))
+    if isinstance(expr, Indicator):     # [t = T] X reads the step t through its condition
+        axes |= {s.name for s in expr.cond.free_symbols if s == step_variable(s.name)}
+    return axes - {expr.axis} if isinstance(expr, TimeSum) else axes
+
+
 def stack(x, axis, length):
     if x.cols != 1:
         raise ShapeError(f"stacking {x} ({shape_str(x.shape)}): only column vectors stack into rows")
@@ -366,6 +387,8 @@ def stack(x, axis, length):
 
 
 def step_row(g, time, axis):
+    if isinstance(g, Zero):
+        return Zero(g.cols, ONE)
     return StepRow(g, time, axis)
 
 

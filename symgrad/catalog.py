@@ -1,7 +1,6 @@
 """Finding models: the catalog in symgrad.derivations, or a model file given by path."""
 import importlib
 import importlib.util
-import inspect
 import pkgutil
 import traceback
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 from . import derivations
 from .errors import ModelError, SymgradError, UnknownModelError
 from .graph import Model
+from .options import check as check_options, specs
 
 
 def names():
@@ -19,21 +19,25 @@ def names():
 
 def entry(name):
     """The module of a catalog model, or of a model file (a path ending in .py)."""
-    if name.endswith(".py"):
+    if not isinstance(name, str):
+        raise UnknownModelError(f"a model is a catalog name or a model file (.py), not {name!r}")
+    if _is_file(name):
         return _load_file(Path(name))
     if name not in names():
         raise UnknownModelError(f"unknown model {name!r}; the catalog has: {', '.join(names())}")
     return importlib.import_module(f"{derivations.__name__}.{name.replace('-', '_')}")
 
 
-def model(name, **options):
-    """Build a catalog model (or a model file) with its options."""
+def option_specs(name):
+    """The options of a model (name, type, choices, default, help), from its build() and OPTIONS."""
     mod = entry(name)
-    accepted = inspect.signature(mod.build).parameters
-    for key in options:
-        if key not in accepted:
-            known = ", ".join(accepted) or "none"
-            raise ModelError(f"model {name}: unknown option {key!r} (options: {known})")
+    return specs(mod.build, getattr(mod, "OPTIONS", {}), getattr(mod, "__file__", name) if _is_file(name) else name)
+
+
+def model(name, **options):
+    """Build a catalog model (or a model file) with its options, each checked by type and value."""
+    mod = entry(name)
+    options = check_options(name, option_specs(name), options)
     try:
         built = mod.build(**options)
         if not isinstance(built, Model):
@@ -47,6 +51,19 @@ def model(name, **options):
         raise ModelError(_python_error(err, Path(mod.__file__))) from None
 
 
+def check_sizes(name, built, avoid=(3, 4)):
+    """The sizes of a numerical check: the module's CHECK_SIZES, or else default_sizes."""
+    given = getattr(entry(name), "CHECK_SIZES", None)
+    return dict(given) if given else default_sizes(built, avoid)
+
+
+def default_sizes(built, avoid=(3, 4)):
+    """A distinct small size per dimension of a model, none equal to the batch or step
+    counts (``avoid``), so that a transposed or swapped axis cannot pass unnoticed."""
+    free = (n for n in range(2, 1000) if n not in avoid)
+    return {dim: next(free) for dim in built.dims_}
+
+
 def reference(name, options):
     """The hand-written reference for a model with these options: a module name, a pair
     (module name, keyword options for it), or None.
@@ -56,6 +73,10 @@ def reference(name, options):
     if callable(getattr(mod, "reference", None)):
         return mod.reference(**options)
     return getattr(mod, "REFERENCE", None)
+
+
+def _is_file(name):
+    return name.endswith(".py")
 
 
 def _load_file(path):

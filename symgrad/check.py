@@ -28,7 +28,7 @@ def example(compiled, sizes, T=4, B=3, seed=0):
     """Random parameters, inputs (one-hot targets, non-zero initial states) and cotangents."""
     rng = np.random.default_rng(seed)
     dims = {"T": T, **sizes, "B": B}   # a feed-forward model's own T (positions) wins
-    params = compiled.init_params(sizes, seed)
+    params = compiled.init_params({d: n for d, n in sizes.items() if d in compiled.sizes}, seed)
     for name in params:  # biases away from zero, so every route carries signal
         params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
     inputs = {}

@@ -14,8 +14,6 @@ keeping the division finite for a zero gradient (so a gradient just above the th
 comes out a hair below it). ``clip_by_value`` clamps every entry to [−limit, limit]
 (torch's ``clip_grad_value_``). Both return new arrays and leave the given ones unchanged.
 """
-import math
-
 import numpy as np
 
 EPS = 1e-6   # torch.nn.utils.clip_grad_norm_ adds it to the total norm
@@ -52,7 +50,7 @@ def _vector_norm(a, p):
     a = np.abs(np.ravel(a))
     if a.size == 0:
         return 0.0
-    if p == math.inf:
+    if p == np.inf:
         return float(a.max())
     return float(np.sum(a ** p) ** (1.0 / p))
 
@@ -69,7 +67,7 @@ def _norm_type(p):
 
 def _positive(x, what):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(x) or x <= 0:
+            or not np.isfinite(x) or x <= 0:
         raise ClipError(f"{what} must be a positive finite number, not {x!r}")
     return float(x)
 

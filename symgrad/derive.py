@@ -15,10 +15,11 @@ import weakref
 
 import sympy as sp
 
-from .algebra import (add, expand_derivatives, factor_common, headsum, indicator, scale, split_coef,
-                      substitute, timesum, transpose)
+from .algebra import (add, expand_derivatives, factor_common, free_axes, headsum, indicator, scale,
+                      split_coef, substitute, timesum, transpose)
 from .errors import ModelError
-from .ops import Add, Fn, Had, Indicator
+from .graph import Model, reads_heads
+from .ops import Add, Fn, Had, HeadSum, Indicator, TimeSum
 from .rules import VJP
 from .symbols import Cotangent, Delta, Ones, Seq, Sym, Zero, at_time, shift, step_variable
 from .tensor import Tensor
@@ -105,7 +106,8 @@ class Derivation:
         for eq in self.backward:
             if str(eq.lhs) == lhs_text:
                 return eq
-        raise KeyError(lhs_text)
+        raise ModelError(f"{self.model.name} has no equation for {lhs_text!r}; its left-hand sides: "
+                         + ", ".join(str(eq.lhs) for eq in self.backward))
 
     def compile(self, dtype="float64"):
         """NumPy forward, vjp and value_and_grad, in float64 (default) or float32."""
@@ -133,16 +135,44 @@ class Derivation:
         return derivation_text(self)
 
 
-def pullback(expr, g, out):
-    """[(leaf, cotangent)] for every leaf occurrence in expr, given the cotangent g of expr."""
+def pullback(expr, g, out, steps=None, heads=False):
+    """[(leaf, cotangent)] for every leaf occurrence in expr, given the cotangent g of expr.
+
+    ``steps``: the time axis g runs along (its consumer is defined per step), or None;
+    ``heads``: g is per head. How sums are pulled back:
+    - a sum is read at every step (by every head) of its consumer, and at every step of an
+      enclosing sum over its own axis, so its terms get g summed over those steps first;
+    - out of Σₜ, a leaf that does not run along t (a parameter) collects the sum of its
+      per-step cotangents, and out of Σᵢ over the heads a leaf shared by the heads collects
+      the sum over the heads — unless a sum inside already summed its cotangent over them."""
+    return [(leaf, c) for leaf, c, _ in _pullback(expr, g, out, steps, heads)]
+
+
+def _pullback(expr, g, out, steps, heads):
+    """Triples (leaf, cotangent, the enclosing sums its cotangent is already summed over)."""
     if isinstance(expr, (Sym, Seq)):
-        return [(expr, g)]
+        return [(expr, g, frozenset())]
     if isinstance(expr, (Ones, Zero)):
         return []
-    pairs = []
+    triples = []
     for child, cg in VJP[type(expr)](expr, g, out):
-        pairs.extend(pullback(child, cg, child))
-    return pairs
+        inner, summed = (steps, heads), frozenset()
+        if isinstance(expr, TimeSum):
+            for axis in free_axes(cg) & {steps, expr.axis}:
+                cg = timesum(cg, axis)
+            summed = {expr.axis} & free_axes(g) - {steps}
+            inner = (None, heads)
+        elif isinstance(expr, HeadSum):
+            summed = {"heads"} if reads_heads(cg) and not heads else set()
+            cg, inner = (headsum(cg) if reads_heads(cg) else cg), (steps, False)
+        for leaf, c, done in _pullback(child, cg, child, *inner):
+            if isinstance(expr, TimeSum) and not (isinstance(leaf, Seq) and leaf.axis_name == expr.axis):
+                c = c if expr.axis in done else timesum(c, expr.axis)
+            elif isinstance(expr, HeadSum) and not (isinstance(leaf, Sym) and leaf.per_head):
+                c = c if "heads" in done else headsum(c)
+            closed = {expr.axis} if isinstance(expr, TimeSum) else {"heads"} if isinstance(expr, HeadSum) else set()
+            triples.append((leaf, c, (done - closed) | summed))
+    return triples
 
 
 def derive(model, style=None, truncate=None):
@@ -152,6 +182,8 @@ def derive(model, style=None, truncate=None):
     from chunk j+1 into chunk j: the route into δh_t from step t+1 carries the bracket
     [t mod k ≠ 0]. The states still flow forward, and the initial state gets chunk 1's gradient."""
     start = perf_counter()
+    if not isinstance(model, Model):
+        raise ModelError(f"derive takes a Model (symgrad.model(name) builds one), not {model!r}")
     model.build()
     style = style or model.style
     if style not in STYLES:
@@ -183,7 +215,7 @@ def _routes(model):
         routes[name].append(Route("output", 0, seed, _axis(sym)))
     for d in model.definitions:
         per_head = isinstance(d.symbol, Sym) and d.symbol.per_head
-        for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol):
+        for leaf, cot in pullback(d.rhs, Delta(d.symbol), d.symbol, _axis(d.symbol), per_head):
             if isinstance(leaf, Seq) and leaf.offset is None:   # read at step τ: lands at τ only
                 term = indicator(cot, sp.Eq(leaf.axis, leaf.time))
                 routes[leaf.name].append(Route(d.name, 0, term, _axis(leaf)))
@@ -191,8 +223,9 @@ def _routes(model):
                 term = shift(cot, -leaf.offset, leaf.axis)
                 routes[leaf.name].append(Route(d.name, leaf.offset, term, _axis(leaf)))
             else:   # a symbol shared by all heads collects Σᵢ of what each head sends it
-                term = headsum(cot) if per_head and not leaf.per_head else cot
-                routes[leaf.name].append(Route(d.name, 0, term, _axis(d.symbol)))
+                term = headsum(cot) if per_head and not leaf.per_head and reads_heads(cot) else cot
+                axis = _axis(d.symbol)   # summed over the consumer's steps, unless already
+                routes[leaf.name].append(Route(d.name, 0, term, axis if axis in free_axes(term) else None))
     return routes
 
 
@@ -288,6 +321,8 @@ def _inline(model, eqs):
             if forced or (forced is None and name in keep and not constant) or name in mentions:
                 continue
             users = [e for key, e in users_of[name].items() if key != id(eq)]
+            if constant and _read_at_another_step(users, name):
+                continue   # a constant would not vanish after the last step as the δ does
             if forced is False or constant or len(users) <= 1:
                 for e in users:
                     e.rhs = _inline_into(e.rhs, name, eq.rhs)
@@ -331,8 +366,13 @@ def _always_kept(model):
     return keep
 
 
+def _read_at_another_step(eqs, name):
+    return any(d.var.name == name and isinstance(d.var, Seq) and d.var.offset
+               for e in eqs for d in e.rhs.atoms(Delta))
+
+
 def _inline_into(expr, name, rhs):
-    mapping = {d: rhs.xreplace({d.var.axis: d.var.time}) if isinstance(d.var, Seq) else rhs
+    mapping = {d: at_time(rhs, d.var.time, d.var.axis) if isinstance(d.var, Seq) else rhs
                for d in expr.atoms(Delta) if d.var.name == name}
     return substitute(expr, mapping)
 

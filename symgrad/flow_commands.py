@@ -1,8 +1,8 @@
 """The commands about gradient flow through time: ``jacobian``, ``flow`` and ``cliff``.
 
-Each is made by a function that takes ``build_model(name, extra_args)``, the CLI's way to
-turn a model name and its options into a Model, so this module does not import the CLI
-that registers it."""
+Each is made by a function that takes what it needs of the CLI that registers it (its
+command class for a model and its options, ``model_of(ctx, name)``, or ``build_model(name,
+words)`` for several models in a row), so this module does not import the CLI."""
 import click
 from rich.console import Console
 
@@ -10,19 +10,19 @@ from . import catalog
 from .derive import STYLES
 from .errors import SymgradError
 
-MODEL_COMMAND = dict(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-
-
 def _emit(text, output):
     if output:
-        with open(output, "w", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as err:
+            raise SymgradError(f"cannot write {output}: {err.strerror or err}") from None
     else:
         click.echo(text, nl=False)
 
 
-def jacobian_command(build_model):
-    @click.command("jacobian", **MODEL_COMMAND)
+def jacobian_command(command_class, model_of):
+    @click.command("jacobian", cls=command_class)
     @click.argument("model")
     @click.argument("node", required=False)
     @click.option("--wrt", metavar="STATE", help="only the block of this state at the step before")
@@ -34,14 +34,9 @@ def jacobian_command(build_model):
     @click.pass_context
     def jacobian(ctx, model, node, wrt, fmt, style, output):
         """One-step Jacobians of NODE (default: every state) of MODEL with respect to the states
-        at the step before, route by route, their product over steps and its bound.
-
-        NODE comes before the model's options: symgrad jacobian lstm c --variant NP."""
+        at the step before, route by route, their product over steps and its bound."""
         from .jacobian import jacobians
-        extra = list(ctx.args)
-        if node is not None and node.startswith("--"):      # a model option, not a node
-            extra, node = [node] + extra, None
-        jac = jacobians(build_model(model, extra), node, wrt, style)
+        jac = jacobians(model_of(ctx, model), node, wrt, style)
         if fmt == "latex":
             _emit(jac.to_latex(), output)
         elif fmt == "text" or output:

@@ -65,15 +65,22 @@ class Model:
         if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", str(self.name)):
             raise ModelError(f"model name {self.name!r} must be letters, digits, - and _ "
                              "(it names files and generated modules)")
+        if not isinstance(self.sequence, bool):
+            raise ModelError(f"model {self.name}: sequence is True or False, not {self.sequence!r}")
         if self.sequence:
             self.axes["t"] = T
 
     # -- declarations -------------------------------------------------------
     def dims(self, names):
         """Size symbols, e.g. ``m, n, k = M.dims("m n k")``."""
+        if not isinstance(names, str) or not names.split():
+            raise ModelError(f"model {self.name}: dims takes names in one string, e.g. \"m n k\", "
+                             f"not {names!r}")
         out = []
         for name in names.split():
             self._check_name(name, "size")
+            if name in self.dims_:
+                raise ModelError(f"size {name} is declared twice")
             self.dims_[name] = sp.Symbol(name, integer=True, positive=True)
             out.append(self.dims_[name])
         return tuple(out) if len(out) != 1 else out[0]
@@ -97,6 +104,8 @@ class Model:
     @contextmanager
     def along(self, axis):
         """Inputs and states declared inside ``with M.along(j):`` run over axis j."""
+        if str(axis) not in self.axes or not isinstance(axis, sp.Symbol):
+            raise ModelError(f"model {self.name}: along takes an axis M.axis returned, not {axis!r}")
         previous, self.current_axis = self.current_axis, str(axis)
         try:
             yield
@@ -113,7 +122,7 @@ class Model:
         """A parameter; ``per_head`` gives one per attention head (Wᵢ^Q)."""
         if per_head and self.head_dim is None:
             raise ModelError(f"parameter {name}: declare the heads first, M.heads(\"h\")")
-        return self._declare(Sym(name, rows, cols, "param", per_head))
+        return self._declare(Sym(name, *self._checked(name, rows, cols, "param"), "param", per_head))
 
     def input(self, name, rows, cols=1, per_step=True):
         """Data with a gradient; in a sequence model one per step, or with ``per_step=False``
@@ -126,7 +135,7 @@ class Model:
 
     def causal_mask(self, name, size):
         """The additive causal mask: 0 on and below the diagonal, −∞ above it."""
-        return self._declare(Sym(name, size, size, "causal"))
+        return self._declare(Sym(name, *self._checked(name, size, size, "mask"), "causal"))
 
     def target(self, name, rows, cols=1, onehot=False, per_step=True):
         """Data the loss compares with; it gets no gradient. One-hot targets sum to one.
@@ -166,8 +175,8 @@ class Model:
         is read at t+1 (``h.next``), as the backward half of a bidirectional layer."""
         if not self.sequence:
             raise ModelError(f"state {name}: a feed-forward model has no recurrent state")
-        sym = self._declare(Seq(name, step_variable(self.current_axis), rows, cols, "node",
-                                self.current_axis))
+        sym = self._declare(Seq(name, step_variable(self.current_axis),
+                                *self._checked(name, rows, cols, "state"), "node", self.current_axis))
         self.direction[name] = 1 if reverse else -1
         return sym
 
@@ -191,7 +200,7 @@ class Model:
             raise ModelError(f"equation {name}: reads the steps of two time axes "
                              f"({', '.join(sorted(axes))}); sum or stack one of them")
         axis = axes.pop() if axes else None
-        sym = (Sym(name, *rhs.shape, "node", per_head=_reads_heads(rhs)) if axis is None
+        sym = (Sym(name, *rhs.shape, "node", per_head=reads_heads(rhs)) if axis is None
                else Seq(name, step_variable(axis), *rhs.shape, "node", axis))
         if isinstance(node, str):
             self._check_name(name, "node")
@@ -213,11 +222,11 @@ class Model:
 
     def output(self, *symbols):
         """Outputs that receive a delta Δ from outside (a layer above)."""
-        self.outputs.extend(s.name for s in symbols)
+        self.outputs.extend(self._node(s, "output").name for s in symbols)
 
     def loss(self, symbol):
         """The scalar loss; its delta is 1."""
-        if symbol.shape != (1, 1):
+        if self._node(symbol, "loss").shape != (1, 1):
             raise ShapeError(f"loss {symbol.name} must be a scalar (1×1), "
                              f"not {algebra.shape_str(symbol.shape)}")
         self.loss_name = symbol.name
@@ -302,6 +311,11 @@ class Model:
                                      f"{leaf.name} is read at t{want:+d}{hint}")
         if d.rhs.atoms(Delta):
             raise ModelError(f"equation {d.name}: a defining equation cannot contain a delta")
+        for total in d.rhs.atoms(TimeSum):
+            lagged = [leaf for leaf in _seq_leaves(total.x) if leaf.axis_name == total.axis and leaf.offset]
+            if lagged:   # its first or last term would read before the first step or after the last
+                raise ModelError(f"equation {d.name}: a sum over the steps reads {lagged[0]}, another "
+                                 "step; define the summand as a node and sum that node")
 
     def _ordered(self):
         """Definitions in dependency order within a step (reads at t-1 do not count)."""
@@ -333,7 +347,27 @@ class Model:
         back = self.axes[leaf.axis_name] - leaf.time
         return (leaf.time.is_Integer and leaf.time >= 1) or (back.is_Integer and back >= 0)
 
+    def _node(self, symbol, what):
+        """A node this model defined, as M.define or M.state returned it."""
+        if not isinstance(symbol, (Sym, Seq)) or symbol.role != "node" \
+                or self.declared.get(symbol.name, None) is None:
+            raise ModelError(f"model {self.name}: {what} takes a node M.define returned, not {symbol!r}")
+        return symbol
+
+    def _checked(self, name, rows, cols, what):
+        """(rows, cols), each one of this model's sizes or a whole number ≥ 1, for a good name."""
+        self._check_name(name, what)
+        for d in (rows, cols):
+            fits = d in self.dims_.values() if isinstance(d, sp.Symbol) else \
+                isinstance(d, (int, sp.Integer)) and not isinstance(d, bool) and d >= 1
+            if not fits:
+                hint = " (the symbol M.dims returns, not its name)" if isinstance(d, str) else ""
+                raise ModelError(f"{name}: a size is one of the model's sizes or a whole number ≥ 1, "
+                                 f"not {d!r}{hint}")
+        return rows, cols
+
     def _leaf(self, name, rows, cols, role, per_step=True):
+        rows, cols = self._checked(name, rows, cols, role)
         return (Seq(name, step_variable(self.current_axis), rows, cols, role, self.current_axis)
                 if self.sequence and per_step else Sym(name, rows, cols, role))
 
@@ -345,6 +379,8 @@ class Model:
         return sym
 
     def _check_name(self, name, what):
+        if not isinstance(name, str):
+            raise ModelError(f"model {self.name}: a {what} name is a string, not {name!r}")
         if name == "T" and what == "size" and not self.sequence:
             return  # a feed-forward model may call its positions T (attention)
         if not _IDENT.match(name) or name in RESERVED:
@@ -364,13 +400,13 @@ def _seq_leaves(expr, inside_sum=True):
             for leaf in _seq_leaves(a, inside_sum)]
 
 
-def _reads_heads(expr):
+def reads_heads(expr):
     """Does expr read a per-head symbol outside a sum over the heads?"""
     if isinstance(expr, Sym):
         return expr.per_head
     if isinstance(expr, HeadSum):
         return False
-    return any(_reads_heads(a) for a in expr.args if isinstance(a, Tensor))
+    return any(reads_heads(a) for a in expr.args if isinstance(a, Tensor))
 
 
 def _current_reads(rhs):

@@ -110,12 +110,23 @@ def step_variable(name):
 
 def shift(expr, k, axis=t):
     """The same expression ``k`` steps later on ``axis``: its step variable becomes var + k."""
-    return expr.xreplace({axis: axis + k}) if k else expr
+    return _at(expr, axis, axis + k) if k else expr
 
 
 def at_time(expr, time, axis=t):
     """The expression at a concrete step (``t`` → ``time``), e.g. the initial-state equations."""
-    return expr.xreplace({axis: _time(time)})
+    return _at(expr, axis, _time(time))
+
+
+def _at(expr, axis, value):
+    """expr with the step variable ``axis`` replaced by value, except where a sum over the
+    steps or a stack binds it (the t of Σₜ xₜ is not the t outside)."""
+    from .ops import Stack, TimeSum
+    if not expr.has(axis) or isinstance(expr, (TimeSum, Stack)) and step_variable(expr.axis) == axis:
+        return expr
+    if isinstance(expr, Tensor) and not isinstance(expr, (Sym, Seq)):
+        return expr.func(*(_at(a, axis, value) for a in expr.args))
+    return expr.xreplace({axis: value})
 
 
 def _str(s):

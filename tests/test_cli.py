@@ -61,6 +61,19 @@ def test_check_exits_zero_and_prints_the_table(name):
     (["derive", "rnn", "--style", "odd"], "Invalid value for '--style'"),
     (["frobnicate"], "No such command"),
     (["derive", "missing_model.py"], "model file missing_model.py does not exist"),
+    (["check", "rnn", "--seed", "-5"], "Invalid value for '--seed': -5 is not in the range x>=0"),
+    (["derive", "lstm", "--layers", "0"], "model lstm: option --layers must be ≥ 1, not 0"),
+    (["derive", "lstm", "--bidirectional=yes"], "--bidirectional is a flag"),
+    (["derive", "lstm", "--variant", "CIFX"], "option --variant: unknown choice 'CIFX'; choose one of: vanilla"),
+    (["paths", "gru", "--variant", "cudnn", "nosuch"], "gru has no node 'nosuch'"),
+    (["codegen", "rnn", "-o", "no/such/dir/rnn.py"], "directory no/such/dir does not exist"),
+    (["derive", "rnn", "-o", "no/such/dir/rnn.txt"], "directory no/such/dir does not exist"),
+    (["graph", "rnn", "-o", "no/such/dir/rnn.dot"], "directory no/such/dir does not exist"),
+    (["graph", "rnn", "-o", "rnn.txt"], "the suffix must be one of .dot, .svg, .png, .pdf"),
+    (["derive", "rnn", "extra"], "Got unexpected extra argument (extra)"),
+    (["paths", "rnn"], "Missing argument 'NODE'"),
+    (["sheet", "-o", "out"], "give a MODEL or --all, not both or neither"),
+    (["verify", "pyproject.toml"], "pyproject.toml: no 'model:' line; name the model with --model"),
 ])
 def test_user_errors_are_one_line_and_exit_2(args, message):
     result = CliRunner().invoke(main, args)
@@ -120,3 +133,74 @@ def test_installed_command_runs_outside_the_repo(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "symgrad", "derive", "nosuch"], capture_output=True,
                          text=True, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and not bad.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["paths", "gru", "--variant", "cudnn", "h"],
+    ["paths", "--variant", "cudnn", "gru", "h"],
+    ["paths", "gru", "h", "--variant=cudnn"],
+])
+def test_model_options_may_come_before_or_after_the_positional_arguments(args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "W_hnᵀ (δaₜ₊₁ ⊙ rₜ₊₁)" in result.output     # the cuDNN form; Cho's has U_r
+
+
+def test_a_flag_can_be_turned_off_again_and_values_take_both_spellings():
+    on = run("derive", "--format", "text", "rnn", "--layers=2", "--bidirectional").output
+    off = run("derive", "rnn", "--bidirectional", "--layers", "2", "--no-bidirectional", "--format", "text").output
+    assert "bidirectional=True" in on and "bidirectional=False" in off and "layers=2" in off
+
+
+def test_derive_help_lists_the_models_options_with_choices_and_defaults():
+    out = CliRunner().invoke(main, ["derive", "lstm", "--help"], terminal_width=200).output
+    assert "Options of model lstm" in out
+    for expected in ("--variant vanilla|NIG|NFG|NOG|NIAF|NOAF|NP|CIFG|FGR", "coupled input and forget gate",
+                     "--layers N", "whole number ≥ 1, default 1", "--bidirectional", "off by default"):
+        assert expected in out
+    assert "name the model to list them" in run("derive", "--help").output
+    assert "--pre-ln" in run("check", "transformer", "--help").output
+
+
+def test_list_shows_every_models_options():
+    out = CliRunner().invoke(main, ["list"], terminal_width=200).output
+    row = next(line for line in out.splitlines() if line.strip().startswith("gru"))
+    assert "--variant cho|cudnn" in row
+    assert "--causal" in next(line for line in out.splitlines() if line.strip().startswith("attention"))
+
+
+def test_output_into_a_path_under_a_file_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    for args in (["sheet", "rnn", "-o", str(blocker / "sheets")], ["codegen", "rnn", "-o", str(blocker / "m.py")]):
+        result = run(*args)
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert f"{blocker} is not a directory" in result.output
+
+
+def test_a_write_that_fails_midway_is_one_line(tmp_path, monkeypatch):
+    """A directory that passes the early check but fails to write (disk full, permissions)."""
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "write_text", refuse)
+    result = run("derive", "rnn", "--format", "text", "-o", str(tmp_path / "rnn.txt"))
+    assert result.exit_code == 2
+    assert result.output == f"symgrad: error: cannot write {tmp_path / 'rnn.txt'}: Permission denied\n"
+
+
+def test_symgrad_alone_prints_the_help():
+    result = run()
+    assert result.exit_code == 0 and "Commands:" in result.output and "error" not in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ('from symgrad.dsl import *\nCHECK_SIZES = {"m": 0, "n": 2}\n' + MODEL_FILE.split("\n", 2)[2], "sizes: m must be a whole number ≥ 1, not 0"),
+    ("def build(:\n", "broken.py:1:11: invalid syntax"),
+    ("def build():\n    return 3\n", "build() returned int, not a Model"),
+    ("def build():\n    raise ValueError('boom')\n", "(line 2): ValueError: boom"),
+])
+def test_a_broken_model_file_is_one_line_for_check(tmp_path, text, message):
+    path = tmp_path / "broken.py"
+    path.write_text(text, encoding="utf-8")
+    result = run("check", str(path))
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output

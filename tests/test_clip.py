@@ -92,5 +92,5 @@ def test_the_module_imports_numpy_only():
                 for a in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported <= {"numpy", "math"}
+    assert imported == {"numpy"}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))

@@ -92,7 +92,7 @@ def test_arrays_keep_math_shapes_and_batch_layout():
 
 def test_init_params_names_missing_sizes():
     compiled = symgrad.derive(symgrad.model("rnn")).compile()
-    with pytest.raises(symgrad.SymgradError, match="sizes missing for k"):
+    with pytest.raises(symgrad.SymgradError, match="sizes: missing k"):
         compiled.init_params({"m": 3, "n": 5})
 
 
@@ -244,3 +244,26 @@ def test_vjp_does_not_compute_what_only_the_outputs_need():
     assert "yhat" in skipped and "L" not in skipped and "ell" not in skipped
     assert "L" in f.module._forward_values(params, inputs)
     assert "if outputs:" in f.source
+
+
+def test_a_standalone_module_checks_its_arrays_and_clips_as_symgrad_does(tmp_path):
+    """The generated file carries symgrad's input checks and clipping: no symgrad needed."""
+    import importlib.util
+    path = tmp_path / "rnn_module.py"
+    path.write_text(module_source(symgrad.derive(symgrad.model("rnn"))), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("rnn_module", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    params = mod.init_params({"m": 3, "n": 4, "k": 3}, seed=1)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    y = np.eye(3)[np.random.default_rng(1).integers(0, 3, (5, 2))]
+    with pytest.raises(mod.InputError, match=r"^x: expected \(T, B, m\)"):
+        mod.forward(params, {"x": x[:, :, :2], "y": y})
+    with pytest.raises(mod.InputError, match="not one-hot"):
+        mod.vjp(params, {"x": x, "y": 2 * y}, {"L": 1.0})
+    with pytest.raises(mod.InputError, match="truncate"):
+        mod.vjp(params, {"x": x, "y": y}, {"L": 1.0}, truncate=0)
+    grads = mod.vjp(params, {"x": x, "y": y}, {"L": 1.0})
+    ours, theirs = symgrad.clip_by_norm(grads, 0.5), mod.clip_by_norm(grads, 0.5)
+    assert all(np.array_equal(ours[k], theirs[k]) for k in grads)
+    assert mod.global_norm(theirs) < 0.5

@@ -179,7 +179,7 @@ def test_text_output_has_the_product_and_the_bound():
     (["jacobian", "rnn", "q"], "rnn has no node of step t 'q'"),
     (["jacobian", "lstm", "c", "--wrt", "zbar"], "zbar is not a state of lstm"),
     (["jacobian", "rnn", "L"], "L is not a column vector at each step"),
-    (["jacobian", "lstm", "--variant", "XY"], "unknown LSTM variant 'XY'"),
+    (["jacobian", "lstm", "--variant", "XY"], "option --variant: unknown choice 'XY'"),
     (["jacobian", "seq2seq-attention", "s"], "cannot write ∂sₜ/∂sₜ₋₁ as a matrix: the cotangent enters a matmul"),
 ])
 def test_errors_are_one_line(args, message):

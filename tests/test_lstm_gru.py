@@ -102,7 +102,7 @@ def test_reference_is_used_where_it_applies(options, module):
 
 
 def test_unknown_variant_lists_the_choices():
-    with pytest.raises(symgrad.SymgradError, match="unknown LSTM variant 'XYZ'; choose one of: vanilla, NIG"):
+    with pytest.raises(symgrad.SymgradError, match="option variant: unknown choice 'XYZ'; choose one of: vanilla, NIG"):
         symgrad.model("lstm", variant="XYZ")
-    with pytest.raises(symgrad.SymgradError, match="--layers must be a whole number ≥ 1"):
+    with pytest.raises(symgrad.SymgradError, match="option layers must be ≥ 1, not 0"):
         symgrad.model("gru", layers=0)

@@ -126,9 +126,9 @@ def test_greff_with_the_bars_the_paper_means_is_right(tmp_path):
 
 
 def test_greff_is_verified_quickly():
-    start = time.perf_counter()
+    start = time.process_time()
     _verify(PUBLISHED / "greff2017_lstm.tex")
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
 
 
 def test_goodfellow_10_17_to_10_28_in_the_books_own_notation():

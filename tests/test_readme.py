@@ -5,6 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+import course_lstm
 import symgrad
 from symgrad.cli import main
 from symgrad.render.markup import github_math
@@ -19,11 +20,14 @@ def blocks(language):
 
 
 def test_every_python_block_runs_as_written(capsys):
-    """Each block in a fresh namespace; a model file's build() is also derived."""
+    """Each block in a fresh namespace; a model file's build() is also derived. The worked
+    example's course LSTM (lstm_forward, lstm_backward, which the README names but does not
+    print) is tests/course_lstm.py."""
     python = blocks("python")
     assert len(python) >= 2
     for code in python:
-        namespace = {"__name__": "readme"}
+        namespace = {"__name__": "readme", "lstm_forward": course_lstm.lstm_forward,
+                     "lstm_backward": course_lstm.lstm_backward}
         exec(compile(code, "README.md", "exec"), namespace)    # our own README, not user input
         if "build" in namespace:
             assert symgrad.derive(namespace["build"]()).deltas

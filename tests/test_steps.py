@@ -178,7 +178,7 @@ def test_cli_task_option():
     ok = runner.invoke(main, ["derive", "rnn", "--task", "many-to-one", "--format", "text"])
     assert ok.exit_code == 0 and "δhₜ = [t = T] Vᵀ δo + Wᵀ δaₜ₊₁" in ok.output
     bad = runner.invoke(main, ["derive", "rnn", "--task", "sideways"])
-    assert bad.exit_code == 2 and "unknown RNN task 'sideways'" in bad.output
+    assert bad.exit_code == 2 and "option --task: unknown choice 'sideways'" in bad.output
     both = runner.invoke(main, ["derive", "rnn", "--task", "one-to-many", "--bidirectional"])
     assert both.exit_code == 2 and "cannot run backwards" in both.output
 

@@ -2,10 +2,9 @@
 import linecache
 import types
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError
+from ..validate import KEYS
 from .writer import DTYPES, module_source
-
-SIGNATURE = ("SIZES", "PARAMS", "INPUTS", "ONEHOT", "MASKS", "INITIAL", "OUTPUTS", "LOSS")
 
 
 class Compiled:
@@ -21,34 +20,29 @@ class Compiled:
         self.module = types.ModuleType(name)
         code = compile(self.source, filename, "exec")
         exec(code, self.module.__dict__)  # generated from a Derivation; user text is escaped in it
-        for key in SIGNATURE:
-            setattr(self, key.lower(), getattr(self.module, key))
+        self.signature = {key: getattr(self.module, key) for key in KEYS}
+        for key, value in self.signature.items():
+            setattr(self, key.lower(), value)
 
     def init_params(self, sizes, seed=0):
-        missing = [d for d in self.sizes if d not in sizes]
-        if missing:
-            raise ModelError(f"sizes missing for {', '.join(missing)} (need {', '.join(self.sizes)})")
-        return self.module.init_params(sizes, seed)
+        return self._call(self.module.init_params, sizes, seed)
 
     def forward(self, params, inputs):
-        return self.module.forward(params, inputs)
+        return self._call(self.module.forward, params, inputs)
 
     def vjp(self, params, inputs, cotangents, truncate=None):
-        self._check_truncate(truncate)
-        return self.module.vjp(params, inputs, cotangents, truncate)
+        return self._call(self.module.vjp, params, inputs, cotangents, truncate)
 
     def value_and_grad(self, params, inputs, cotangents, truncate=None):
         """(outputs, gradients) from one forward pass."""
-        self._check_truncate(truncate)
-        return self.module.value_and_grad(params, inputs, cotangents, truncate)
+        return self._call(self.module.value_and_grad, params, inputs, cotangents, truncate)
 
-    def _check_truncate(self, truncate):
-        if truncate is None:
-            return
-        if isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1:
-            raise ModelError(f"truncate must be a whole number of steps ≥ 1, not {truncate!r}")
-        if not self.derivation.model.sequence:
-            raise ModelError(f"truncate: the model {self.derivation.model.name} has no steps to cut")
+    def _call(self, fn, *args):
+        """The generated module checks its arguments first; its error is symgrad's InputError."""
+        try:
+            return fn(*args)
+        except self.module.InputError as err:
+            raise InputError(str(err)) from None
 
 
 def compile_derivation(derivation, dtype="float64"):

@@ -144,3 +144,12 @@ def _cuts(truncate, steps):
         raise ValueError(f"truncate must be a whole number of steps ≥ 1, not {truncate!r}")
     return frozenset(range(truncate, steps, truncate))
 '''
+
+
+def embedded(module):
+    """A NumPy-only module of symgrad's (the input checks, clipping) as source for a generated
+    module: all of it but its docstring, so a standalone module checks and clips as symgrad does."""
+    import inspect
+    source = inspect.getsource(module)
+    body = source.split('"""', 2)[2] if source.lstrip().startswith('"""') else source
+    return "\n\n# -- " + module.__name__.rsplit(".", 1)[-1] + ".py of symgrad " + "-" * 60 + "\n" + body.strip() + "\n"

@@ -23,7 +23,8 @@ from .fusion import (Computed, Stacks, delta_blocks, families, fuse_backward, fu
 from .plan import (input_storage, reads_by_offset, schedule, share_subexpressions, step_reads,
                    storage)
 from .printer import PADDED, PLAIN, ROLLING, TEMP, Code
-from .runtime import RUNTIME
+from .. import clip, validate
+from .runtime import RUNTIME, embedded
 
 DTYPES = ("float64", "float32")
 
@@ -212,7 +213,9 @@ class Writer:
         head = ['"""' + _doc("\n".join(doc)) + '\n"""', "import numpy as np", "",
                 f"DTYPE = np.{self.dtype}"]
         head += [f"{k} = {v!r}" for k, v in self.signature().items()] + [RUNTIME]
+        head += [embedded(validate), embedded(clip)]
         self.lines = []
+        self.checks_fn()
         self.sizes_fn()
         self.init_fn()
         self.public_fns()
@@ -236,6 +239,26 @@ class Writer:
             "LOSS": m.loss_name,
         }
 
+    def checks_fn(self):
+        """The checks every public function makes first: a wrong array, size or option is an
+        InputError naming it (as the Compiled object in symgrad raises)."""
+        self.emit("", 0)
+        self.emit("class InputError(ValueError):", 0)
+        self.emit('"""An array or option that does not fit this model: which, and what it should be."""')
+        self.emit("", 0)
+        self.emit("", 0)
+        self.emit(f"_SIGNATURE = {{{', '.join(f'{k!r}: {k}' for k in validate.KEYS)}}}", 0)
+        self.emit("", 0)
+        self.emit("", 0)
+        self.emit("def _check(params, inputs, cotangents=None, truncate=None):", 0)
+        self.emit("check_call(_SIGNATURE, params, inputs, cotangents, error=InputError)")
+        self.emit("if truncate is not None:")
+        if self.seq:
+            self.emit("if isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1:", 2)
+            self.emit('raise InputError(f"truncate must be a whole number of steps ≥ 1, not {truncate!r}")', 3)
+        else:
+            self.emit(f'raise InputError("truncate: the model {self.m.name} has no steps to cut")', 2)
+
     def sizes_fn(self):
         self.emit("", 0)
         self.emit("def _sizes(params, inputs):", 0)
@@ -253,6 +276,8 @@ class Writer:
         self.emit("", 0)
         self.emit("def init_params(sizes, seed=0):", 0)
         self.emit('"""Random parameters: N(0, 1/fan_in) for matrices, N(0, 0.25) for vectors."""')
+        self.emit("check_seed(seed, InputError)")
+        self.emit("sizes = check_sizes(_SIGNATURE, sizes, InputError)")
         self.emit("rng = np.random.default_rng(seed)")
         self.emit("params = {}")
         self.emit("for name, dims in PARAMS.items():")
@@ -265,15 +290,18 @@ class Writer:
         self.emit("", 0)
         self.emit("def forward(params, inputs):", 0)
         self.emit('"""The model\'s outputs for a batch."""')
+        self.emit("_check(params, inputs)")
         self.emit("return _outputs(_forward_values(params, inputs))")
         self.emit("", 0)
         self.emit("def vjp(params, inputs, cotangents, truncate=None):", 0)
         self.emit('"""Gradients of every parameter, input and initial state, given the outputs\' '
                   'cotangents;\n    truncate=k cuts the chain every k steps (truncated BPTT)."""')
+        self.emit("_check(params, inputs, cotangents, truncate)")
         self.emit("return _backward(_forward_values(params, inputs, outputs=False), cotangents, truncate)")
         self.emit("", 0)
         self.emit("def value_and_grad(params, inputs, cotangents, truncate=None):", 0)
         self.emit('"""forward and vjp in one pass: (outputs, gradients)."""')
+        self.emit("_check(params, inputs, cotangents, truncate)")
         self.emit("_v = _forward_values(params, inputs)")
         self.emit("return _outputs(_v), _backward(_v, cotangents, truncate)")
 

@@ -11,7 +11,13 @@ superscripts: y⁽²⁾, y⁽¹←⁾.
 from functools import reduce
 from operator import add
 
+from symgrad.dsl import Option
 from symgrad.errors import ModelError
+
+LAYER_OPTIONS = {
+    "layers": Option(minimum=1, help="layers stacked, each reading the one below (Graves et al. 2013)"),
+    "bidirectional": Option(help="each layer also runs backwards in time; the next reads both directions"),
+}
 
 
 def stack(M, cell, x, layers, bidirectional):

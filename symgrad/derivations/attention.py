@@ -5,12 +5,17 @@ dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P) 1ᵀ), dQ = dS K
 """
 from sympy import sqrt
 
-from symgrad.dsl import Model, softmax_rows
+from symgrad.dsl import Model, Option, softmax_rows
 
 SUMMARY = "scaled dot-product attention, optional causal and padding masks"
 SOURCE = ("Vaswani et al. Attention Is All You Need. NeurIPS 2017, §3.2.1, eq. 1; "
           "backward as in Dao et al. FlashAttention, NeurIPS 2022, App. B")
 CHECK_SIZES = {"T": 4, "d_k": 3, "d_v": 2}
+MASK_OPTIONS = {
+    "causal": Option(help="the causal mask M: a position attends to itself and earlier ones only"),
+    "padding": Option(help="an additive key-padding mask M_pad given with the data (0 keep, -inf hide)"),
+}
+OPTIONS = MASK_OPTIONS
 
 
 def reference(causal=False, padding=False):

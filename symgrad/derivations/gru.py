@@ -8,9 +8,9 @@ product r ⊙ (W_hn h_{t-1} + b_hn) and two biases per gate.
 In both, z weighs the previous state: h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t. The candidate
 h̃ is PyTorch's n_t; ā is its pre-activation.
 """
-from symgrad.dsl import Model, sigma, tanh
+from symgrad.dsl import Model, Option, sigma, tanh
 
-from ._stack import input_terms, pick, previous, stack
+from ._stack import LAYER_OPTIONS, input_terms, pick, previous, stack
 
 SUMMARY = "GRU: Cho et al. (reset before the product) or PyTorch/cuDNN (after), as a layer"
 SOURCE = ("Cho et al. Learning Phrase Representations using RNN Encoder–Decoder for "
@@ -22,6 +22,7 @@ VARIANTS = {
     "cho": "Cho et al. 2014: reset before the product, no biases",
     "cudnn": "PyTorch / cuDNN: reset after the product, two biases per gate",
 }
+OPTIONS = {"variant": Option(choices=VARIANTS, help="where the reset gate applies"), **LAYER_OPTIONS}
 
 
 def reference(variant="cho", layers=1, bidirectional=False):

@@ -3,9 +3,9 @@ arXiv:1503.04069), §II: the vanilla LSTM with peepholes, as a layer. Its input 
 is the delta Δ_t. The eight variants of §III change the forward equations only; their
 backward equations come out of the engine.
 """
-from symgrad.dsl import Model, activation, sigma
+from symgrad.dsl import Model, Option, activation, sigma
 
-from ._stack import input_terms, pick, previous, stack, total
+from ._stack import LAYER_OPTIONS, input_terms, pick, previous, stack, total
 
 SUMMARY = "LSTM with peepholes (Greff et al.) and its eight variants, as a layer"
 SOURCE = ("Greff, Srivastava, Koutník, Steunebrink, Schmidhuber. LSTM: A Search Space "
@@ -24,6 +24,7 @@ VARIANTS = {
     "FGR": "full gate recurrence (gates also read i, f, o of the previous step)",
 }
 GATES = "ifo"
+OPTIONS = {"variant": Option(choices=VARIANTS, help="the variant of Greff et al. §III"), **LAYER_OPTIONS}
 
 
 def reference(variant="vanilla", layers=1, bidirectional=False):

@@ -5,11 +5,12 @@ i-th row block of W^O. No biases, as in the paper.
 """
 from symgrad.dsl import Model, softmax_rows, sum_heads
 
-from .attention import attention_scores
+from .attention import MASK_OPTIONS, attention_scores
 
 SUMMARY = "multi-head self-attention, heads written with an index i"
 SOURCE = "Vaswani et al. Attention Is All You Need. NeurIPS 2017, §3.2.2"
 CHECK_SIZES = {"T": 4, "d_model": 4, "d_k": 2, "d_v": 2, "h": 2}
+OPTIONS = MASK_OPTIONS
 
 
 def reference(causal=False, padding=False):

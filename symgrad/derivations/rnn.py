@@ -12,21 +12,21 @@ sequence (the book's Fig. 10.5; a backward layer is read at its last step, h_1).
 a_t = b + W h_{t-1} + [t = 1] U x, and emits an output at every step (the image of a
 caption generator, as Vinyals et al., Show and Tell, CVPR 2015, feed it once).
 """
-from symgrad.dsl import Model, cross_entropy, softmax, sum_t, tanh
+from symgrad.dsl import Model, Option, cross_entropy, softmax, sum_t, tanh
 from symgrad.errors import ModelError
 
-from ._stack import input_terms, pick, previous, stack
+from ._stack import LAYER_OPTIONS, input_terms, pick, previous, stack
 
 SUMMARY = "simple RNN with softmax output and cross-entropy per step (BPTT)"
 SOURCE = ("Goodfellow, Bengio, Courville. Deep Learning. MIT Press, 2016, §10.2, "
           "eqs. 10.8–10.11 (forward) and 10.17–10.28 (backward)")
 CHECK_SIZES = {"m": 3, "n": 4, "k": 3}
-
 TASKS = {
     "many-to-many": "an output and a loss at every step",
     "many-to-one": "one output, read from the last step, one label per sequence",
     "one-to-many": "one input per example, fed at the first step; an output at every step",
 }
+OPTIONS = {**LAYER_OPTIONS, "task": Option(choices=TASKS, help="where the inputs enter and the losses are")}
 
 
 def reference(layers=1, bidirectional=False, task="many-to-many"):

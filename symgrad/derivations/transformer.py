@@ -5,8 +5,9 @@ The pre-LN form (Xiong et al., "On Layer Normalization in the Transformer Archit
 ICML 2020) normalizes before each sub-layer instead: H = X + MHA(LN_1(X)),
 Y = H + FFN(LN_2(H)). Row vectors (biases, γ, β) are added to every row: 1 b.
 """
-from symgrad.dsl import Model, gelu, ones, relu
+from symgrad.dsl import Model, Option, gelu, ones, relu
 
+from .attention import MASK_OPTIONS
 from .layernorm import normalized
 from .mha import self_attention
 
@@ -14,6 +15,9 @@ SUMMARY = "Transformer encoder block: attention, FFN, residuals, layer norms (po
 SOURCE = ("Vaswani et al. Attention Is All You Need. NeurIPS 2017, §3.1, §3.3; pre-LN: "
           "Xiong et al. On Layer Normalization in the Transformer Architecture. ICML 2020")
 CHECK_SIZES = {"T": 3, "d_model": 4, "d_k": 2, "d_v": 2, "h": 2, "d_ff": 5}
+OPTIONS = {"pre_ln": Option(help="layer norm before each sub-layer (Xiong et al. 2020), not after"),
+           **MASK_OPTIONS,
+           "gelu": Option(help="GELU in the feed-forward network instead of ReLU")}
 
 
 def reference(pre_ln=False, causal=False, padding=False, gelu=False):

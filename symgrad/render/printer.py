@@ -55,11 +55,12 @@ class _Common:
         c = e.coef
         if c == -1:
             return self.minus.strip() + self.wrap(e.x, e)
-        sign = self.minus.strip() if c < 0 else ""
-        if isinstance(e.x, MatMul) and _averages(abs(c), e.x):        # (1/d) X 1 is the row mean
+        negative = c.could_extract_minus_sign()   # c may be symbolic: 1 − T/2
+        sign, size = (self.minus.strip(), -c) if negative else ("", c)
+        if isinstance(e.x, MatMul) and _averages(size, e.x):        # (1/d) X 1 is the row mean
             return sign + self._print_MatMul(e.x, mean=True)
         if isinstance(e.x, Had):                                      # and so inside a product
-            means = [f for f in e.x.args if isinstance(f, MatMul) and _averages(abs(c), f)]
+            means = [f for f in e.x.args if isinstance(f, MatMul) and _averages(size, f)]
             if means:
                 return sign + self.odot.join(self.paren(self._print_MatMul(f, mean=True)) if f is means[0]
                                              else self.wrap(f, e.x) for f in e.x.args)
