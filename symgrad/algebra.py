@@ -173,17 +173,18 @@ def matmul(*factors):
 
 def _contract(factors):
     """The product of a chain without 1×1 factors, applying the value facts pairwise."""
-    out = []
+    coef, out = ONE, []
     for f in factors:
         out.append(f)
         while len(out) >= 2:
             fact = _pair_fact(out[-2], out[-1])
             if fact is None:
                 break
-            out[-2:] = [fact]
+            c, out[-2:] = split_coef(fact)[0], [split_coef(fact)[1]]   # 1ᵀ 1 1ᵀ 1 counts twice
+            coef *= c
     if len(out) == 1:
-        return out[0]
-    return MatMul(*out) if len(out) > 1 else Ones(ONE, ONE)
+        return scale(coef, out[0])
+    return scale(coef, MatMul(*out) if len(out) > 1 else Ones(ONE, ONE))
 
 
 def _pair_fact(a, b):

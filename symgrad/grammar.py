@@ -424,6 +424,22 @@ class Grammar:
             return _script(self.toks[start:self.i - 1], tok.index, self.depth + 1)
         self.i += 1
         tokens = [tok]
+        if tok.text == "(":       # m^(-2), as SymPy and plain text write a negative power
+            depth = 1
+            while depth and self.tok.kind != "end":
+                depth += (self.tok.text == "(") - (self.tok.text == ")")
+                tokens.append(self.tok)
+                self.i += 1
+        if tok.text in ("-", "−") and self.tok.kind == "num":    # x^-1
+            tokens.append(self.tok)
+            self.i += 1
+        if tok.text == r"\odot":      # a Hadamard power unbraced: x^⊙2, x^⊙-2
+            if self.tok.text in ("-", "−") and self.toks[self.i + 1].kind == "num":
+                tokens.append(self.tok)
+                self.i += 1
+            if self.tok.kind == "num":
+                tokens.append(self.tok)
+                self.i += 1
         if tok.kind == "cmd" and (tok.text in FONTS or tok.text in ACCENTS) and self.tok.text == "{":
             start = self.i
             self.skip_group()

@@ -353,6 +353,11 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
         if any(c is not None for c in conditions):
             return self.conditioned(node, conditions)
         values = [(op, self.value(f)) for op, f in node.factors]
+        ops = [op for op, _ in node.factors[1:]]
+        for i, (op, f) in enumerate(node.factors):   # 1 written as a factor is a column of ones:
+            beside = ([op] if i else []) + ops[i:i + 1]   # "1 1ᵀ", "X 1", "1/2 1", "1 γ"
+            if isinstance(f, mt.Num) and f.value == 1 and "juxt" in beside:
+                values[i] = (op, products.ones_column())
         if any(isinstance(v, (indices.Indexed, indices.LocalGrad)) for _, v in values):
             return self.entry_product(values, node)
         acc = values[0][1]
@@ -481,6 +486,8 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
         if special is not None and node.order == 0 and lower not in self.model_function_names():
             if isinstance(arg, indices.Indexed):
                 raise ParseError(f"{name} of entries: write it on the whole vector", node.pos)
+            if products.scalar(arg):     # softmax(0): of a column, or row by row of a matrix?
+                raise ParseError(f"{name}(…) of a number: write it of a vector, as {name}(0 𝟏)", node.pos)
             try:
                 out = special(arg, node)
             except ShapeError as err:
@@ -494,10 +501,8 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
             fn = lambda x: algebra.fn(written, impl, x, node.order)  # noqa: E731
             if isinstance(arg, indices.Indexed):
                 out = indices.elementwise(arg, fn)
-            elif products.scalar(arg):
-                raise ParseError(f"{name}(…) takes an expression of the model's symbols", node.pos)
-            else:
-                out = fn(arg)
+            else:        # element-wise, f of a number c is f of c 𝟏: a vector sized where it lands
+                out = fn(algebra.scale(arg, products.ones_column()) if products.scalar(arg) else arg)
         if node.power is not None:
             out = self.powered(out, node.power, node)
         return out

@@ -12,6 +12,7 @@ import sympy as sp
 
 from . import algebra
 from .errors import ShapeError
+from .read_errors import ParseError
 from .render.printer import text
 from .symbols import Ones
 from .tensor import Tensor
@@ -59,7 +60,7 @@ def settle(expr, shape):
     (expr,) = unify(zip(expr.shape, shape), expr)
     left = [d for d in expr.free_symbols if is_placeholder(d)] if isinstance(expr, Tensor) else []
     if left:
-        raise ShapeError("the size of a vector of ones (1) is not decided by what surrounds it")
+        raise ParseError("the size of a vector of ones (1) is not decided by what surrounds it")
     return expr
 
 
@@ -68,16 +69,23 @@ def scalar(x):
 
 
 def broadcast(a, b, notes):
-    """a and b brought to one shape: a column or a row (or a 1×1) repeated over a matrix."""
-    a, b = unify(zip(a.shape, b.shape), a, b)
-    if a.shape == b.shape:
-        return a, b
-    for x, y, swap in ((a, b, False), (b, a, True)):
-        spread = _spread(x, y, notes)
-        if spread is not None:
-            return (y, spread) if swap else (spread, y)
+    """a and b brought to one shape: a column or a row (or a 1×1) repeated over a matrix.
+    Ones of open size against a 1 stay open first (𝟏 ⊘ (𝟏 𝟏ᵀ) repeats the column)."""
+    pairs = list(zip(a.shape, b.shape))
+    for pairs in ([(x, y) for x, y in pairs if not _open_against_one(x, y)], pairs):
+        a, b = unify(pairs, a, b)
+        if a.shape == b.shape:
+            return a, b
+        for x, y, swap in ((a, b, False), (b, a, True)):
+            spread = _spread(x, y, notes)
+            if spread is not None:
+                return (y, spread) if swap else (spread, y)
     raise ShapeError(f"operands of different shapes: {text(a)} is {algebra.shape_str(a.shape)}, "
                      f"{text(b)} is {algebra.shape_str(b.shape)}")
+
+
+def _open_against_one(x, y):
+    return (x == ONE and is_placeholder(y)) or (y == ONE and is_placeholder(x))
 
 
 def _spread(small, big, notes):
@@ -105,9 +113,10 @@ def add(terms, notes):
     shaped = []
     for t in terms:
         t = algebra.scale(t, Ones(*first.shape)) if scalar(t) else t
-        _, t = broadcast(first, t, notes)
+        first, t = broadcast(first, t, notes)
         shaped.append(t)
-    return algebra.add(*shaped)
+    # a later term may have sized a vector of ones an earlier one left open
+    return algebra.add(*(unify(zip(t.shape, first.shape), t)[0] for t in shaped))
 
 
 def hadamard(a, b, notes):
@@ -144,11 +153,12 @@ def multiply(op, a, b, notes):
     if op == "matmul":
         a, b = unify([(a.cols, b.rows)], a, b)
         return algebra.matmul(a, b)
-    a, b = unify([(a.cols, b.rows)], a, b)
+    # a 1×1 factor scales before it chains: w 1 (w 1×1) is w times a column of ones of any size
     if a.shape == (ONE, ONE) and b.shape != (ONE, ONE):
         return algebra.smul(a, b)
     if b.shape == (ONE, ONE) and a.shape != (ONE, ONE):
         return algebra.smul(b, a)
+    a, b = unify([(a.cols, b.rows)], a, b)
     if op == "star" and a.shape == b.shape:
         return algebra.had(a, b)
     if a.cols == b.rows:
@@ -164,6 +174,10 @@ def multiply(op, a, b, notes):
         notes.append(f"{text(a)} {text(b)} read as an element-wise product, the "
                      f"{'column' if 1 in (a.cols, b.cols) else 'row'} repeated to the matrix's shape")
         return hadamard(a, b, notes)
+    for x, y in ((a, b), (b, a)):     # (tanh(1/2 𝟏)) s: ones sized 1, a number times s
+        if all(d == ONE or is_placeholder(d) for d in x.shape):
+            (x,) = unify([(d, ONE) for d in x.shape], x)
+            return algebra.smul(x, y)
     raise ShapeError(f"the product of {text(a)} ({algebra.shape_str(a.shape)}) and {text(b)} "
                      f"({algebra.shape_str(b.shape)}) does not chain")
 

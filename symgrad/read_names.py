@@ -201,8 +201,10 @@ class NameReading:
                     return self.resolve(mt.Name(node.pos, stem, node.accent or accent, node.sub, node.sup,
                                                 node.step), fallbacks=False)
         name = "_".join([stem] + parts) if parts else stem
-        if name in self.scope.dims and not node.sup:
-            return Ref(self.scope.dims[name])
+        if name in self.scope.dims:          # a size, or a power of it (T^2, m^{1/2})
+            power = exponent(node.sup) if node.sup else sp.Integer(1)
+            if power is not None:
+                return Ref(self.scope.dims[name] ** power)
         if stem in LOSS_STEMS and not node.accent:
             steps = parts + ([sup["step"]] if "step" in sup else []) + ([node.step.raw] if node.step else [])
             if steps and self.scope.step_loss:
@@ -331,6 +333,8 @@ def superscript_kind(script):
 def exponent(script):
     """A rational exponent written in a superscript (2, -1, \\odot 2, -1/2, \\frac{1}{2}), or None."""
     raw = raw_text(script).replace("⊙", r"\odot").replace(r"\odot", "").replace("−", "-")
+    if re.fullmatch(r"\((-?[^()]*)\)", raw):        # (-2), (1/2)
+        raw = raw[1:-1]
     m = re.fullmatch(r"(-?)\(?(\d+)(?:/(\d+))?\)?", raw) or \
         re.fullmatch(r"(-?)\\frac\{?(\d+)\}?\{?(\d+)\}?", raw)
     if not m:

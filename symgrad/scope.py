@@ -12,7 +12,7 @@ import re
 
 from .ops import Fn, LayerNorm, RowStd, TimeSum
 from .render.names import _parts, text_name
-from .symbols import Seq
+from .symbols import T, Seq
 
 FUNCTION_NAMES = {"tanh": "tanh", "sigma": "sigma", "sigmoid": "sigma", "σ": "sigma",
                   "relu": "relu", "step": "step", "exp": "exp", "log": "log", "ln": "log",
@@ -56,6 +56,10 @@ class Scope:
         self.step_loss = _step_loss(model)
         self.dims = dict(model.dims_)
         self.axes = dict(model.axes)
+        if model.sequence:          # the number of steps is a size too (Σₜ c = T c)
+            self.dims.setdefault(str(T), T)
+        for length in self.axes.values():
+            self.dims.setdefault(str(length), length)
         self.heads = model.head_dim is not None
         self.functions = {name: impl for name, impl in FUNCTION_NAMES.items()}
         for eq in derivation.forward:

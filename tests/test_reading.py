@@ -6,12 +6,14 @@ import json
 import time
 
 import pytest
+import sympy as sp
 from click.testing import CliRunner
 
 import symgrad
 from symgrad.cli import main
 from symgrad.hand import read
-from symgrad.symbols import Seq
+from symgrad import algebra
+from symgrad.symbols import T, Seq
 
 RNN = symgrad.derive(symgrad.model("rnn"))
 
@@ -82,6 +84,15 @@ def test_ones_is_a_vector_sized_by_its_context_never_the_number_one():
     assert str(eq.forms[0].expr) == "δhₜ ⊙ (1 − hₜ ⊙ hₜ)" and eq.forms[0].expr.shape == RNN.deltas[2].lhs.shape
     (eq,) = read([r"\delta c = \sum_t \delta o_t \mathbf{1}^\top \mathbf{1}"], RNN, "hand.tex")
     assert eq.forms[0].problem is None and eq.forms[0].expr.shape == (RNN.model.declared["c"].shape)
+
+
+def test_a_one_before_a_row_of_ones_is_a_column_of_ones():
+    """symgrad's text prints the all-ones matrix as 1 1ᵀ: the 1 there is a column, not the number."""
+    (eq,) = read(["dW = 1 1ᵀ"], RNN, "hand.txt")
+    W = RNN.model.declared["W"]
+    assert eq.forms[0].problem is None and eq.forms[0].expr.shape == W.shape
+    (eq,) = read(["dW = 2 * 1ᵀ"], RNN, "hand.txt")
+    assert eq.forms[0].problem is not None     # 2 times a row of ones is a row: the shape is wrong
 
 
 def test_equation_wrapped_with_an_open_bracket_is_one_equation():
@@ -173,3 +184,21 @@ def test_the_gradient_of_one_entry_on_the_left_is_one_clear_error():
     assert eq.kind == "unreadable"
     assert eq.error == ("1: ∇_W u_i on the left-hand side: write it inside a chain rule, as "
                         "∇_W L = Σ_i (∂L/∂u_i) ∇_W u_i")
+
+
+@pytest.mark.parametrize("power", ["^⊙-2", "^{⊙-2}", "^{⊙ -2}", "^⊙(-2)"])
+def test_a_hadamard_power_reads_braced_or_not(power):
+    """symgrad's text prints h^⊙-2 unbraced; books brace it. Either way it is the power −2:
+    with h^⊙2 beside it the product is δaₜ₊₁, and a power −1 would leave an h."""
+    for p, right in ((power, True), (power.replace("2", "1"), False)):
+        (eq,) = read([f"dh[t] = V.T @ do[t] + W.T @ (da[t+1] ⊙ h[t+1]^⊙2 ⊙ h[t+1]{p})"], RNN, "hand.txt")
+        assert eq.forms[0].expr is not None, eq.forms[0]
+        assert (str(eq.forms[0].expr) == "Vᵀ δoₜ + Wᵀ δaₜ₊₁") is right, str(eq.forms[0].expr)
+
+
+@pytest.mark.parametrize("written, power", [("T", 1), ("T^2", 2), ("T^(-2)", -2), ("T^-1", -1),
+                                            ("T^{1/2}", sp.Rational(1, 2))])
+def test_the_number_of_steps_and_its_powers_read_as_sizes(written, power):
+    """Σₜ of what no step changes is T times it; symgrad prints T^2, m^(-2) in coefficients."""
+    (eq,) = read([f"dW = {written} * W"], RNN, "hand.txt")
+    assert eq.forms[0].expr == algebra.scale(T ** power, RNN.model.declared["W"]), eq.forms[0]

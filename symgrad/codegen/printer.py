@@ -8,8 +8,9 @@ unpadded, a two-slot rolling buffer, or a per-step temporary without a step axis
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from ..algebra import LEAVES, scale, split_coef
+from ..algebra import LEAVES, free_axes, scale, split_coef
 from ..functions import lookup
+from ..graph import reads_heads
 from ..ops import (Add, Fn, Had, HeadSum, LayerNorm, MatMul, RowSoftmax, RowStd, Softmax, Stack,
                    StepRow, TimeSum, Transpose)
 from ..symbols import T, Cotangent, Delta, Ones, Seq, Sym, step_variable
@@ -20,17 +21,18 @@ _CONDITION = NumPyPrinter({"fully_qualified_modules": True})   # SymPy's own 0 a
 
 class Code(NumPyPrinter):
     """Prints expressions for one context; ``storage`` maps an array's code name (``h``,
-    ``δh``) to its storage kind (default: padded)."""
+    ``δh``) to its storage kind (default: padded); ``heads`` is the number of heads (a size)."""
 
-    def __init__(self, lag, mode, lengths=None, storage=None):
+    def __init__(self, lag, mode, lengths=None, storage=None, heads=None):
         super().__init__({"fully_qualified_modules": True})
-        self.lag, self.mode = lag, mode
-        self.lengths = lengths or {"t": ("T_", T)}   # axis → (runtime variable, length symbol)
+        self.lag, self.mode, self.heads = lag, mode, heads
+        # axis → (runtime variable, length symbol); a model without steps has none
+        self.lengths = {"t": ("T_", T)} if lengths is None else lengths
         self.storage = storage or {}
         self.compact = set()     # ids of repeated rows/columns that broadcasting may repeat
 
     def derived(self, mode):
-        return Code(self.lag, mode, self.lengths, self.storage)
+        return Code(self.lag, mode, self.lengths, self.storage, self.heads)
 
     def code(self, e, parent=None):
         s = self._print(e)
@@ -58,6 +60,14 @@ class Code(NumPyPrinter):
         padded = (time + self.lag - 1).xreplace(runtime)   # the step T+1 is index T_+1
         return {PADDED: f"[{sp.sstr(padded)}]", ROLLING: f"[({sp.sstr(padded)}) % 2]",
                 PLAIN: f"[{sp.sstr(padded - self.lag)}]"}[kind]
+
+    def _print_Symbol(self, e):
+        """A size; a time axis' length is a variable at run time (T_ for T)."""
+        return next((var for var, length in self.lengths.values() if e == length), e.name)
+
+    def step(self):
+        """The step the loop index ``_t`` stands for (a padded array's step 0 is at index lag − 1)."""
+        return "_t" if self.lag == 1 else f"_t - {self.lag - 1}"
 
     def _print_Sym(self, e):
         return e.name
@@ -93,7 +103,11 @@ class Code(NumPyPrinter):
             c, core = split_coef(a)
             negative = i > 0 and c.could_extract_minus_sign()
             c = -c if negative else c
-            body = self.coef(c) if isinstance(core, Ones) else self._print(scale(c, core))
+            if isinstance(core, Ones):
+                body = self.coef(c)
+            else:       # a − (b + c) keeps its parentheses
+                term = scale(c, core)
+                body = self.code(term, e) if negative and isinstance(term, Add) else self._print(term)
             out.append((" - " if negative else " + " if i else "") + body)
         return "".join(out)
 
@@ -177,6 +191,8 @@ class Code(NumPyPrinter):
         return "_softmax(" + self._print(e.x) + ")"
 
     def _print_TimeSum(self, e):
+        if e.axis not in free_axes(e.x):    # the same at every step: the number of steps times it
+            return f"({self.lengths[e.axis][0]} * {self.code(e.x, e)})"
         return "np.sum(" + self.derived("all")._print(e.x) + ", axis=0)"
 
     def _print_Stack(self, e):
@@ -187,6 +203,8 @@ class Code(NumPyPrinter):
         return rows + (f"[_t - {self.lag}]" if self.mode == "step" else "")
 
     def _print_HeadSum(self, e):
+        if not reads_heads(e.x):     # the same for every head: the number of heads times it
+            return f"({self.dim(self.heads)} * {self.code(e.x, e)})"
         return "np.sum(" + self._print(e.x) + ", axis=-3, keepdims=True)"
 
     def _print_Indicator(self, e):
@@ -194,8 +212,7 @@ class Code(NumPyPrinter):
         axis = next(a for a in self.lengths if step_variable(a) in e.cond.free_symbols)
         runtime = {length: sp.Symbol(var) for var, length in self.lengths.values()}
         holds = f"lambda {axis}: " + _CONDITION.doprint(e.cond.xreplace(runtime)).replace("numpy.", "np.")
-        steps = ((f"_t - {self.lag - 1}" if self.lag != 1 else "_t") if self.mode == "step"
-                 else f"np.arange(1, {self.lengths[axis][0]} + 1)")
+        steps = self.step() if self.mode == "step" else f"np.arange(1, {self.lengths[axis][0]} + 1)"
         return f"_iverson({holds}, {steps}) * " + self.code(e.x, e)
 
     # -- in place ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..algebra import add, expand_derivatives, split_coef
+from ..algebra import add, expand_derivatives, free_axes, split_coef
 from ..derive import name_nodes
 from ..errors import ModelError
 from ..ops import Add, MatMul, TimeSum
@@ -72,13 +72,20 @@ class Writer:
         if dtype not in DTYPES:
             raise ModelError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
         self.d, self.m, self.dtype = d, d.model, dtype
-        self.lag = self.m.max_lag
         self.seq = self.m.sequence
         self.lines, self.indent = [], 0
         # each time axis: the variable its length has at run time (T_ for t), and its symbol
         self.lengths = {a: ("T_" if a == "t" else str(n), n) for a, n in self.m.axes.items()}
+        if not self.m.inputs + self.m.targets:
+            raise ModelError(f"model {self.m.name}: the compiled code needs an input (the batch "
+                             "size is read off the data)")
         if self.seq and not any(_on_axis(x, "t") for x in self.m.inputs + self.m.targets):
             raise ModelError(f"model {self.m.name}: a sequence model needs an input on the axis t")
+        readable = {size for size, *_ in self.size_reads()}
+        unread = [d for d in self.m.dims_ if d not in readable]
+        if unread:
+            raise ModelError(f"model {self.m.name}: the size {unread[0]} is the size of no input or "
+                             "parameter, so the compiled code cannot read it off the arrays")
         for name in self.m.states:
             if name + "0" in self.m.declared:
                 raise ModelError(f"model {self.m.name}: {name}0 names both a symbol and "
@@ -92,6 +99,10 @@ class Writer:
         forward = [(x.symbol, x.rhs) for x in m.definitions]
         taken = set(m.declared) | set(m.dims_) | {"T_", "B_", "DTYPE"}
         self.forward, rhs = share_subexpressions(forward, [e.rhs for e in backward], taken)
+        # the padding of a time axis: the farthest step any equation reads (aₜ = f(aₜ₋₁, sₜ₊₁)
+        # puts aₜ₋₂ in δsₜ)
+        self.lag = max([m.max_lag] + [abs(s.offset) for e in [r for _, r in self.forward] + rhs
+                                      for s in e.atoms(Seq) if s.offset is not None])
         self.comments = {x.symbol.name: str(eq) for x, eq in zip(m.definitions, d.forward)}
         kinds = {"delta": [], "input": [], "initial": [], "param": []}
         for e, r in zip(backward, rhs):
@@ -144,7 +155,7 @@ class Writer:
         self.lines.append("    " * (depth + self.indent) + line if line else "")
 
     def printer(self, mode):
-        return Code(self.lag, mode, self.lengths, self.storage)
+        return Code(self.lag, mode, self.lengths, self.storage, self.m.head_dim)
 
     def shape(self, sym):
         p = self.printer("static")
@@ -163,12 +174,14 @@ class Writer:
         return "(" + ", ".join(list(lead) + list(heads) + list(self.shape(sym))) + ",)"
 
     def positions_first(self, sym):
-        """Data whose rows are positions in a model without steps: the user gives it (T, B, d)."""
-        return not self.seq and _is_matrix_data(sym)
+        """Data whose rows are positions in a model without steps: the user gives it (T, B, d).
+        A value per head is batch-first, heads second, (B, h, T, d), as PyTorch's per-head
+        attention weights."""
+        return not self.seq and _is_matrix_data(sym) and not sym.per_head
 
     def user_dims(self, sym):
         """The user's axes of a data array, as dimension names: (T, B, …) for a sequence and
-        for data whose rows are positions, (B, …) for a vector."""
+        for data whose rows are positions, (B, …) for a vector, (B, h, …) for a value per head."""
         m = self.m
         dims = tuple(str(x) for x in _user_dims(sym, m.head_dim))
         if isinstance(sym, Seq):
@@ -180,7 +193,7 @@ class Writer:
     def user_shape(self, sym, lead):
         """The code of a symbol's user-facing shape after ``lead``: vectors 1-D, scalars ()."""
         p = self.printer("static")
-        dims = _user_dims(sym, self.m.head_dim if sym.role == "param" else None)
+        dims = _user_dims(sym, self.m.head_dim)
         return "(" + "".join(x + ", " for x in lead) + "".join(p.dim(x) + ", " for x in dims) + ")"
 
     def to_internal(self, sym, src):
@@ -206,8 +219,8 @@ class Writer:
                f"Source: {m.source}" if m.source else "",
                "",
                "Equations (column vectors). Arrays are batched, step-first: a sequence is (T, B, n),",
-               "data whose rows are positions (T, B, d); parameters keep their math shape, bias",
-               f"vectors are 1-D. Arithmetic in {self.dtype}.", ""]
+               "data whose rows are positions (T, B, d), a value per head (B, h, T, d); parameters",
+               f"keep their math shape, bias vectors are 1-D. Arithmetic in {self.dtype}.", ""]
         doc += ["    " + str(eq) for eq in self.d.forward] + [""]
         doc += ["    " + str(eq) for eq in self.d.backward]
         head = ['"""' + _doc("\n".join(doc)) + '\n"""', "import numpy as np", "",
@@ -259,17 +272,19 @@ class Writer:
         else:
             self.emit(f'raise InputError("truncate: the model {self.m.name} has no steps to cut")', 2)
 
+    def size_reads(self):
+        """[(size, store, array, axis)]: where the generated code reads each size off the arrays."""
+        sig = self.signature()
+        return [(dim, store, name, i) for store, table in (("params", sig["PARAMS"]), ("inputs", sig["INPUTS"]))
+                for name, dims in table.items() for i, dim in enumerate(dims) if dim in self.m.dims_]
+
     def sizes_fn(self):
         self.emit("", 0)
         self.emit("def _sizes(params, inputs):", 0)
         self.emit('"""The sizes, read off the arrays."""')
         self.emit("sizes = {}")
-        sig = self.signature()
-        for store, table in (("params", sig["PARAMS"]), ("inputs", sig["INPUTS"])):
-            for name, dims in table.items():
-                for i, dim in enumerate(dims):
-                    if dim in self.m.dims_:
-                        self.emit(f"sizes.setdefault({dim!r}, np.shape({store}[{name!r}])[{i}])")
+        for dim, store, name, i in self.size_reads():
+            self.emit(f"sizes.setdefault({dim!r}, np.shape({store}[{name!r}])[{i}])")
         self.emit("return sizes")
 
     def init_fn(self):
@@ -348,7 +363,7 @@ class Writer:
                 self.allocate(lhs, lhs.name)
         for name, offset in m.states.items():
             sym = m.declared[name]
-            boundary = "0" if offset < 0 else f"{self.lead(sym)[0]} + 1"
+            boundary = f"{self.lag - 1}" if offset < 0 else f"{self.lead(sym)[0]} + {self.lag}"
             if self.storage.get(name) == ROLLING:
                 boundary = f"({boundary}) % 2"
             self.emit(f"if inputs.get({name + '0'!r}) is not None:")
@@ -430,7 +445,8 @@ class Writer:
             for name in group:
                 terms = _terms(rhs_of[name])
                 fixed = [a for a in terms if not step_reads(a, prefix) & mine]
-                if any(a.atoms(Seq) for a in fixed):
+                fixed = [a for a in fixed if lhs_of[name].axis_name in free_axes(a)]  # Σₜ x: no step
+                if fixed:
                     hoisted[name] = fixed
                 looped[name] = [a for a in terms if name not in hoisted or a not in fixed]
             pending, hoisted = self.fuse_terms(hoisted, prefix, every)
@@ -457,7 +473,8 @@ class Writer:
                     self.emit(f"{prefix}{name} = np.empty(({', '.join(shape)}), dtype=DTYPE)")
             self.emit(f"for _t in {order}:")
             if cutting:
-                self.emit(f"_flows = {'_t' if direction > 0 else '_t - 1'} not in _ends", 2)
+                crossed = self.lag - 1 if direction > 0 else self.lag    # the step _t - crossed ends a chunk
+                self.emit(f"_flows = {f'_t - {crossed}' if crossed else '_t'} not in _ends", 2)
             for name in group:
                 lhs, terms = lhs_of[name], looped[name]
                 for tmp, line in [p for p in pending if any(tmp_used(p[0], t) for t in terms)]:
@@ -593,19 +610,19 @@ class Writer:
             self.emit(f"grads[{var.name!r}] = np.reshape(_g{self.fused}[{a}:{b}], {self.user_shape(var, ())})")
 
     def param_grad(self, sym, rhs):
-        """Σ over steps and batch of each term; a product δ xᵀ becomes one matrix product."""
+        """Σ over the examples of each term (a term the same for every example, a weight
+        penalty, counts once per example), and over the steps of a Σₜ term; a product δ xᵀ
+        becomes one matrix product."""
         parts = []
+        heads = ("1",) if self.m.head_dim is not None else ()   # a shared value's head axis
         for term in _terms(rhs):
             coef, core = split_coef(term)
-            per_row = isinstance(core, TimeSum) or not self.seq
-            body = core.x if isinstance(core, TimeSum) else core
-            lead = "(" + ", ".join((self.lengths[core.axis][0], "B_") if isinstance(core, TimeSum)
-                                   else ("B_",)) + ",)"
-            p = self.printer("all" if isinstance(core, TimeSum) else "static")
-            if not per_row and _batched(body) and not sym.per_head:   # a term per example: Σ over B
-                code = f"_lead_sum({p.code(body)}, (B_,))"
-            elif not per_row or sym.per_head:
-                code = p.code(body)
+            steps = (self.lengths[core.axis][0],) if isinstance(core, TimeSum) else ()
+            body = core.x if steps else core
+            lead = "(" + ", ".join(steps + ("B_",) + heads) + ",)"
+            p = self.printer("all" if steps else "static")
+            if sym.per_head:      # the batch is summed below
+                code = p.code(body, core)
             elif isinstance(body, MatMul) and _batched(body):
                 left = MatMul(*body.args[:-1]) if len(body.args) > 2 else body.args[0]
                 code = f"_mm_sum({p.code(left)}, {p.code(body.args[-1])}, {lead})"

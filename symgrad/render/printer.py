@@ -23,9 +23,18 @@ def _prec(e):
         return PREC_NEG
     if isinstance(e, (TimeSum, HeadSum, Indicator)):
         return PREC_NEG
-    if isinstance(e, (MatMul, Had, ScalarMul)):
+    if isinstance(e, (MatMul, Had, ScalarMul)) or _square(e):
         return PREC_PROD
     return PREC_ATOM
+
+
+def _square(e):
+    """x^⊙2 of a symbol, which prints as x ⊙ x: a Hadamard product to its neighbours."""
+    return isinstance(e, EPow) and e.p == 2 and _prec(e.x) == PREC_ATOM
+
+
+def _kind(e):
+    return Had if _square(e) else type(e)
 
 
 class _Common:
@@ -35,7 +44,7 @@ class _Common:
     def wrap(self, e, parent):
         s = self._print(e)
         p, q = _prec(e), _prec(parent)
-        needs = p < q or (p == q == PREC_PROD and type(e) is not type(parent)) \
+        needs = p < q or (p == q == PREC_PROD and _kind(e) is not _kind(parent)) \
             or (isinstance(parent, Scale) and p <= PREC_NEG)
         return self.paren(s) if needs else s
 
@@ -64,7 +73,8 @@ class _Common:
             if means:
                 return sign + self.odot.join(self.paren(self._print_MatMul(f, mean=True)) if f is means[0]
                                              else self.wrap(f, e.x) for f in e.x.args)
-        return self.coef(c) + " " + self.wrap(e.x, e)
+        shown = self.coef(c)
+        return (self.paren(shown) if isinstance(c, sp.Add) else shown) + " " + self.wrap(e.x, e)
 
     def _print_MatMul(self, e, mean=False):
         """X 1 (ones with several rows) is a row sum, 1ᵀ X a column sum; a single row or
@@ -119,7 +129,7 @@ class TextPrinter(_Common, StrPrinter):
         return "(" + s + ")"
 
     def coef(self, c):
-        return sp.sstr(c).replace("sqrt", "√").replace("*", "·")
+        return sp.sstr(c).replace("sqrt", "√").replace("**", "^").replace("*", "·")
 
     def _print_Sym(self, e):
         return text_name(e.name, head=e.per_head)
@@ -161,7 +171,7 @@ class TextPrinter(_Common, StrPrinter):
         return lookup_text(e) + ("′" if e.order else "") + "(" + self._print(e.x) + ")"
 
     def _print_EPow(self, e):
-        if e.p == 2 and _prec(e.x) == PREC_ATOM:
+        if _square(e):
             return self.odot.join([self._print(e.x)] * 2)
         if e.p == -1:
             return "(1 ⊘ " + self.wrap(e.x, e) + ")"
@@ -257,7 +267,7 @@ class TexPrinter(_Common, LatexPrinter):
         return name + ("'" if e.order else "") + r"\left(" + self._print(e.x) + r"\right)"
 
     def _print_EPow(self, e):
-        if e.p == 2 and _prec(e.x) == PREC_ATOM:
+        if _square(e):
             return self.odot.join([self._print(e.x)] * 2)
         return "{" + self.wrap(e.x, e) + r"}^{\odot " + sp.latex(e.p) + "}"
 
