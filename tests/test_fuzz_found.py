@@ -293,3 +293,25 @@ def test_codegen_the_number_of_steps_in_a_coefficient():
     compiled = symgrad.derive(M).compile()
     params, inputs, _ = example(compiled, {"n": 3}, T=5, B=1)
     np.testing.assert_allclose(compiled.forward(params, inputs)["a"], 5 * inputs["x"], rtol=1e-14)
+
+
+def test_codegen_a_sum_over_the_steps_of_a_step_free_value_in_a_recurrence():
+    """sₜ = tanh(W sₜ₋₁ + Σₜ Σₜ xₜ) is T Σₜ xₜ at every step: the code indexed that one value
+    by step (an IndexError past the first step)."""
+    M, n, x = sequence()
+    s, W = M.state("s", n), M.param("W", n, n)
+    M.output(M.define(s, tanh(W @ s.prev + sum_t(sum_t(x)))))
+    proved(M, {"n": 2}, T=4, style="derivative")
+
+
+def test_codegen_a_term_past_the_last_step_is_zero_not_nan():
+    """δsₜ reads δaₜ₊₁ times 1 ⊘ σ(tanh(sₜ)), a value the code keeps per step as aₜ₊₁'s
+    input. At t = T that step is padding (0) and 0 · (1 ⊘ 0) was NaN; a delta past the
+    sequence end is zero, and so is the term."""
+    M, n, x = sequence()
+    s, W = M.state("s", n), M.param("W", n, n)
+    M.define(s, sigma(W @ s.prev + x))
+    M.output(M.define("a", x / sigma(tanh(s.prev))))
+    for T in (1, 4):
+        report = proved(M, {"n": 2}, T=T, style="derivative")
+        assert all(np.isfinite(r.fd) for r in report.rows)

@@ -127,7 +127,7 @@ def _pad(x, k):
 def _cut(x, cuts, direction):
     """x (all steps) with the steps zeroed whose term reads the next (direction 1) or the
     previous (−1) step across a cut of truncated BPTT."""
-    rows = [c - 1 for c in cuts] if direction > 0 else list(cuts)
+    rows = [r for r in ([c - 1 for c in cuts] if direction > 0 else list(cuts)) if 0 <= r < len(x)]
     if not rows:
         return x
     x = np.array(x)
@@ -136,13 +136,15 @@ def _cut(x, cuts, direction):
 
 
 def _cuts(truncate, steps):
-    """Truncated BPTT: the steps t = k, 2k, … (below ``steps``) that end a chunk, after which
-    no gradient flows back; none without truncation."""
+    """The steps after which no gradient flows back: the ends of the sequence, 0 and T (a
+    delta there is zero, so a term reading it is zero even where the padded forward value
+    beside it, never computed, is not finite), and with truncated BPTT the steps t = k, 2k, …
+    that end a chunk."""
     if truncate is None:
-        return frozenset()
+        return frozenset((0, steps))
     if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
         raise ValueError(f"truncate must be a whole number of steps ≥ 1, not {truncate!r}")
-    return frozenset(range(truncate, steps, truncate))
+    return frozenset(range(truncate, steps, truncate)) | {0, steps}
 '''
 
 

@@ -536,7 +536,7 @@ class Writer:
         names = [n for n in self.value_names() if n not in self.late_names]
         self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
         if self.seq:
-            self.emit("_ends = _cuts(truncate, T_)   # the steps that end a chunk of truncated BPTT")
+            self.emit("_ends = _cuts(truncate, T_)   # the steps after which no gradient flows back")
         else:
             self.emit("if truncate is not None:")
             self.emit(f"raise ValueError({'truncate: the model ' + m.name + ' has no steps to cut'!r})", 2)
