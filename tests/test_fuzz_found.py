@@ -315,3 +315,18 @@ def test_codegen_a_term_past_the_last_step_is_zero_not_nan():
     for T in (1, 4):
         report = proved(M, {"n": 2}, T=T, style="derivative")
         assert all(np.isfinite(r.fd) for r in report.rows)
+
+
+def test_codegen_a_term_past_the_end_of_a_second_axis_is_zero_not_nan():
+    """The same on an encoder's axis j: only the axis t was cut at its ends."""
+    M, n, j = two_axes("j")
+    with M.along(j):
+        x = M.input("x", n)
+        s = M.state("s", n)
+    W = M.param("W", n, n)
+    M.define(s, tanh(W @ s.prev + (1 - x) / sigma(tanh(s.prev))))
+    M.output(s)
+    M.output(M.define("u", tanh(M.input("y", n))))     # the steps t, which compiled code needs
+    for T in (1, 3):
+        report = proved(M, {"n": 2, "T_x": T}, T=2, style="derivative")
+        assert all(np.isfinite(r.fd) for r in report.rows)

@@ -434,12 +434,13 @@ class Writer:
                     self.emit(f"{prefix}{name} = {static.code(self.fuse(rhs, prefix, static))}")
                 else:
                     length = self.lead(lhs)[0]
-                    code = self.cut_all(rhs, prefix, every) if cut and lhs.axis_name == "t" \
+                    code = self.cut_all(rhs, prefix, every, lhs.axis_name) if cut \
                         else every.code(self.fuse(rhs, prefix, every))
                     whole = self.storage.get(prefix + name) == PLAIN
                     self.emit(f"{prefix}{name}{'' if whole else f'[{K}:{K} + {length}]'} = {code}")
                 continue
-            cutting = cut and lhs_of[group[0]].axis_name == "t"
+            axis = lhs_of[group[0]].axis_name
+            cutting = cut     # the backward pass: terms crossing an end of the axis are cut
             mine = {(n, k) for n in group for k in (-1, 0, 1)}
             hoisted, looped = {}, {}
             for name in group:
@@ -461,7 +462,7 @@ class Writer:
                     for line in every.accumulate(f"_in_{name}", terms[1:]):
                         self.emit(line)
                     continue
-                code = self.cut_all(add(*terms), prefix, every) if cutting \
+                code = self.cut_all(add(*terms), prefix, every, axis) if cutting \
                     else every.code(self.fuse(add(*terms), prefix, every))
                 self.emit(f"_in_{prefix}{name} = {code}")
             pending, looped = self.fuse_terms(looped, prefix, step)
@@ -474,7 +475,7 @@ class Writer:
             self.emit(f"for _t in {order}:")
             if cutting:
                 crossed = self.lag - 1 if direction > 0 else self.lag    # the step _t - crossed ends a chunk
-                self.emit(f"_flows = {f'_t - {crossed}' if crossed else '_t'} not in _ends", 2)
+                self.emit(f"_flows = {f'_t - {crossed}' if crossed else '_t'} not in {_ends(axis)}", 2)
             for name in group:
                 lhs, terms = lhs_of[name], looped[name]
                 for tmp, line in [p for p in pending if any(tmp_used(p[0], t) for t in terms)]:
@@ -516,16 +517,17 @@ class Writer:
         self.fused = counter[0]
         return lines, out
 
-    def cut_all(self, rhs, prefix, every):
+    def cut_all(self, rhs, prefix, every, axis):
         """rhs for all steps at once, its terms that read a delta of a neighbouring step set to
-        zero at the steps where truncation cuts the chain."""
+        zero at the ends of the axis and where truncation cuts the chain."""
         terms = _terms(rhs)
         within = [a for a in terms if not _crosses(a, prefix)]
         parts = [every.code(self.fuse(add(*within), prefix, every))] if within else []
         for direction in (1, -1):
             across = [a for a in terms if _crosses(a, prefix) == direction]
             if across:
-                parts.append(f"_cut({every.code(self.fuse(add(*across), prefix, every))}, _ends, {direction})")
+                parts.append(f"_cut({every.code(self.fuse(add(*across), prefix, every))}, {_ends(axis)}, "
+                             f"{direction})")
         return " + ".join(parts)
 
     def backward_fn(self):
@@ -537,6 +539,9 @@ class Writer:
         self.emit("(" + ", ".join(names) + ",) = (" + ", ".join(f"_v[{n!r}]" for n in names) + ",)")
         if self.seq:
             self.emit("_ends = _cuts(truncate, T_)   # the steps after which no gradient flows back")
+            for axis, (length, _) in self.lengths.items():
+                if axis != "t":
+                    self.emit(f"{_ends(axis)} = _cuts(None, {length})")
         else:
             self.emit("if truncate is not None:")
             self.emit(f"raise ValueError({'truncate: the model ' + m.name + ' has no steps to cut'!r})", 2)
@@ -656,6 +661,11 @@ def _closure(reads, fwd_reads):
 
 def _terms(rhs):
     return rhs.args if isinstance(rhs, Add) else (rhs,)
+
+
+def _ends(axis):
+    """The generated code's name for the steps of an axis after which no gradient flows."""
+    return "_ends" if axis == "t" else f"_ends_{axis}"
 
 
 def _crosses(term, prefix):
