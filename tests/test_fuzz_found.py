@@ -330,3 +330,14 @@ def test_codegen_a_term_past_the_end_of_a_second_axis_is_zero_not_nan():
     for T in (1, 3):
         report = proved(M, {"n": 2, "T_x": T}, T=2, style="derivative")
         assert all(np.isfinite(r.fd) for r in report.rows)
+
+
+def test_codegen_a_kept_value_with_a_sum_over_the_steps_is_one_value():
+    """σ(Σₜ xₜ − b), kept by the forward pass for the backward one, was stored as a value per
+    step and read by step (an IndexError past the number of examples)."""
+    M, n, x = sequence()
+    s, b, W = M.state("s", n, reverse=True), M.param("b", n), M.param("W", n, n)
+    gate = sigma(sum_t(x) - b)
+    M.define(s, gate * s.next + (1 - gate) * tanh(W @ x + b))
+    M.loss(M.define("L", sum_t(squared_error(s, M.target("y", n)))))
+    proved(M, {"n": 2}, T=3, style="derivative")

@@ -4,7 +4,7 @@ forward pass keeps for the backward pass, and how each array is stored.
 """
 import sympy as sp
 
-from ..algebra import LEAVES, ckey, fn, transpose
+from ..algebra import LEAVES, ckey, fn, free_axes, transpose
 from ..errors import ModelError
 from ..ops import Add, Fn, MatMul, Stack, TimeSum, Transpose
 from ..symbols import Cotangent, Delta, Seq, Sym, shift
@@ -80,12 +80,12 @@ def share_subexpressions(forward, backward, taken):
     index = {}
     for i, (lhs, rhs) in enumerate(forward):
         for sub in _costly(rhs, top=True):
-            if isinstance(lhs, Seq) or not sub.atoms(Seq):
+            if isinstance(lhs, Seq) or not free_axes(sub):
                 index.setdefault(ckey(sub), (i, sub))
     made, inserts, rewritten_fwd = {}, {}, {}
 
     def node_for(sub):
-        static = not sub.atoms(Seq)
+        static = not free_axes(sub)      # σ(Σₜ xₜ − b) is one value, not one per step
         for k in ((0,) if static else (0, 1, -1)):
             key = ckey(shift(sub, -k, sub_axis(sub))) if k else ckey(sub)
             if key in index:
