@@ -418,9 +418,9 @@ class Writer:
         direction; any other per-step equation one vectorized expression over all steps;
         static ones as they are. A recurrent sum's terms that read nothing of their own
         recurrence, but something per step, are computed for all steps before its loop.
-        Products sharing an operand are fused (``fusion``). With ``cut`` (the backward pass
-        on the axis t), terms that read a delta of another step are dropped where truncated
-        BPTT cuts the chain."""
+        Products sharing an operand are fused (``fusion``). With ``cut`` (the backward pass),
+        terms that read a delta of another step are dropped past the ends of their axis and
+        where truncated BPTT cuts the chain."""
         K = self.lag
         every, step, static = self.printer("all"), self.printer("step"), self.printer("static")
         rhs_of = {lhs.name: rhs for lhs, rhs in eqs}
@@ -440,7 +440,6 @@ class Writer:
                     self.emit(f"{prefix}{name}{'' if whole else f'[{K}:{K} + {length}]'} = {code}")
                 continue
             axis = lhs_of[group[0]].axis_name
-            cutting = cut     # the backward pass: terms crossing an end of the axis are cut
             mine = {(n, k) for n in group for k in (-1, 0, 1)}
             hoisted, looped = {}, {}
             for name in group:
@@ -462,7 +461,7 @@ class Writer:
                     for line in every.accumulate(f"_in_{name}", terms[1:]):
                         self.emit(line)
                     continue
-                code = self.cut_all(add(*terms), prefix, every, axis) if cutting \
+                code = self.cut_all(add(*terms), prefix, every, axis) if cut \
                     else every.code(self.fuse(add(*terms), prefix, every))
                 self.emit(f"_in_{prefix}{name} = {code}")
             pending, looped = self.fuse_terms(looped, prefix, step)
@@ -473,7 +472,7 @@ class Writer:
                     shape = self.internal(lhs_of[name])[1:-1].split(", ")[1:]
                     self.emit(f"{prefix}{name} = np.empty(({', '.join(shape)}), dtype=DTYPE)")
             self.emit(f"for _t in {order}:")
-            if cutting:
+            if cut:
                 crossed = self.lag - 1 if direction > 0 else self.lag    # the step _t - crossed ends a chunk
                 self.emit(f"_flows = {f'_t - {crossed}' if crossed else '_t'} not in {_ends(axis)}", 2)
             for name in group:
@@ -482,7 +481,7 @@ class Writer:
                     self.emit(line, 2)
                     pending.remove((tmp, line))
                 self.emit(_comment(comments[name]), 2)
-                for line in self.step_lines(prefix + name, lhs, name in hoisted, terms, cutting, step):
+                for line in self.step_lines(prefix + name, lhs, name in hoisted, terms, cut, step):
                     self.emit(line, 2)
 
     def step_lines(self, name, lhs, hoisted, terms, cutting, step):
