@@ -180,8 +180,8 @@ def _contract(factors):
             fact = _pair_fact(out[-2], out[-1])
             if fact is None:
                 break
-            c, out[-2:] = split_coef(fact)[0], [split_coef(fact)[1]]   # 1ᵀ 1 1ᵀ 1 counts twice
-            coef *= c
+            c, core = split_coef(fact)      # 1ᵀ 1 1ᵀ 1 counts twice
+            coef, out[-2:] = coef * c, [core]
     if len(out) == 1:
         return scale(coef, out[0])
     return scale(coef, MatMul(*out) if len(out) > 1 else Ones(ONE, ONE))
