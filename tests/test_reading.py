@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import symgrad
 from symgrad.cli import main
 from symgrad.hand import read
+from symgrad.verify import verify_lines
 from symgrad import algebra
 from symgrad.symbols import T, Seq
 
@@ -202,3 +203,12 @@ def test_the_number_of_steps_and_its_powers_read_as_sizes(written, power):
     """Σₜ of what no step changes is T times it; symgrad prints T^2, m^(-2) in coefficients."""
     (eq,) = read([f"dW = {written} * W"], RNN, "hand.txt")
     assert eq.forms[0].expr == algebra.scale(T ** power, RNN.model.declared["W"]), eq.forms[0]
+
+
+@pytest.mark.parametrize("extra, right", [("", True), (" + 0 (tanh(1/2 1)) h[t]", True),
+                                          (" + (tanh(1/2 1)) h[t]", False)])
+def test_a_function_of_ones_beside_a_vector_is_a_number_times_it(extra, right):
+    """(tanh(½ 𝟏)) hₜ: the ones, sized by nothing else, are 1×1, a number times hₜ."""
+    (verdict,) = verify_lines([f"dh[t] = V.T @ do[t] + W.T @ da[t+1]{extra}"], RNN).verdicts
+    assert verdict.status == ("right" if right else "wrong"), verdict
+    assert not any(p.startswith("shape") for p in verdict.problems), verdict
