@@ -572,8 +572,10 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
             return self.time_sum(node, index, axis)
         if self.scope.heads and index == "i":
             body = self.value(node.body)
-            if isinstance(body, indices.Indexed) or products.scalar(body):
+            if isinstance(body, indices.Indexed):
                 raise ParseError("Σ over the heads i of entries", node.pos)
+            if products.scalar(body):          # Σᵢ 1 = h, the number of heads
+                return body * self.scope.model.head_dim
             return algebra.headsum(body)
         if not is_index(index, self.scope):
             raise ParseError(f"Σ over {index!r}: not a step, a head or an entry index", node.pos)

@@ -212,3 +212,12 @@ def test_a_function_of_ones_beside_a_vector_is_a_number_times_it(extra, right):
     (verdict,) = verify_lines([f"dh[t] = V.T @ do[t] + W.T @ da[t+1]{extra}"], RNN).verdicts
     assert verdict.status == ("right" if right else "wrong"), verdict
     assert not any(p.startswith("shape") for p in verdict.problems), verdict
+
+
+def test_a_sum_over_the_heads_of_a_number_is_the_number_of_heads_times_it():
+    """Σᵢ 1 = h (symgrad prints a model's constant summed over the heads so)."""
+    mha = symgrad.derive(symgrad.model("mha"))
+    (eq,) = read(["dV_i = (Σ_i 1/2) P_i^T dO_i"], mha, "hand.txt")
+    h = mha.model.head_dim
+    dV = next(e for e in mha.deltas if str(e.lhs) == "δVᵢ")
+    assert eq.forms[0].expr == algebra.scale(h / 2, dV.rhs), eq.forms[0]
