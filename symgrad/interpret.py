@@ -486,8 +486,9 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
         if special is not None and node.order == 0 and lower not in self.model_function_names():
             if isinstance(arg, indices.Indexed):
                 raise ParseError(f"{name} of entries: write it on the whole vector", node.pos)
-            if products.scalar(arg):     # softmax(0): of a column, or row by row of a matrix?
-                raise ParseError(f"{name}(…) of a number: write it of a vector, as {name}(0 𝟏)", node.pos)
+            if products.scalar(arg) or any(products.is_placeholder(d) for d in arg.shape):
+                # softmax(0), softmax(tanh(0)): of a column, or row by row of a matrix?
+                raise ParseError(f"{name}(…) of a number: the text does not say its shape", node.pos)
             try:
                 out = special(arg, node)
             except ShapeError as err:
