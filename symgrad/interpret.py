@@ -502,8 +502,8 @@ class Reader(NameReading, StepSums, StepConditions, JacobianReading):
             fn = lambda x: algebra.fn(written, impl, x, node.order)  # noqa: E731
             if isinstance(arg, indices.Indexed):
                 out = indices.elementwise(arg, fn)
-            else:        # element-wise, f of a number c is f of c 𝟏: a vector sized where it lands
-                out = fn(algebra.scale(arg, products.ones_column()) if products.scalar(arg) else arg)
+            else:        # element-wise, f of a number c is f of c 𝟏 𝟏ᵀ: ones sized where they land
+                out = fn(algebra.scale(arg, products.ones_open()) if products.scalar(arg) else arg)
         if node.power is not None:
             out = self.powered(out, node.power, node)
         return out

@@ -36,6 +36,11 @@ def ones_row():
     return Ones(ONE, placeholder())
 
 
+def ones_open():
+    """Ones of any shape: a number c written where a matrix stands, as in tanh(c)."""
+    return Ones(placeholder(), placeholder())
+
+
 def unify(pairs, *exprs):
     """The expressions with placeholder sizes replaced so each pair of sizes agrees."""
     mapping = {}
@@ -153,6 +158,11 @@ def multiply(op, a, b, notes):
     if op == "matmul":
         a, b = unify([(a.cols, b.rows)], a, b)
         return algebra.matmul(a, b)
+    # a factor of open shape is a number: (tanh(½)) s is tanh(½) times s
+    for x, y in ((a, b), (b, a)):
+        if all(is_placeholder(d) for d in x.shape) and not all(is_placeholder(d) for d in y.shape):
+            (x,) = unify([(d, ONE) for d in x.shape], x)
+            return algebra.smul(x, y)
     # a 1×1 factor scales before it chains: w 1 (w 1×1) is w times a column of ones of any size
     if a.shape == (ONE, ONE) and b.shape != (ONE, ONE):
         return algebra.smul(a, b)
