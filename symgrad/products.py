@@ -20,12 +20,17 @@ from .tensor import Tensor
 ONE = sp.Integer(1)
 
 
-def placeholder():
-    return sp.Dummy("size")
+def placeholder(kind="size"):
+    """An open size; kind "any" marks the sizes of a number written where a matrix stands."""
+    return sp.Dummy(kind)
 
 
 def is_placeholder(d):
-    return isinstance(d, sp.Dummy) and d.name == "size"
+    return isinstance(d, sp.Dummy) and d.name in ("size", "any")
+
+
+def _of_a_number(x):
+    return all(isinstance(d, sp.Dummy) and d.name == "any" for d in x.shape)
 
 
 def ones_column():
@@ -38,7 +43,7 @@ def ones_row():
 
 def ones_open():
     """Ones of any shape: a number c written where a matrix stands, as in tanh(c)."""
-    return Ones(placeholder(), placeholder())
+    return Ones(placeholder("any"), placeholder("any"))
 
 
 def unify(pairs, *exprs):
@@ -158,9 +163,9 @@ def multiply(op, a, b, notes):
     if op == "matmul":
         a, b = unify([(a.cols, b.rows)], a, b)
         return algebra.matmul(a, b)
-    # a factor of open shape is a number: (tanh(½)) s is tanh(½) times s
+    # a number's function is a number: (tanh(½)) s is tanh(½) times s; W tanh(½ 𝟏 𝟏ᵀ) chains
     for x, y in ((a, b), (b, a)):
-        if all(is_placeholder(d) for d in x.shape) and not all(is_placeholder(d) for d in y.shape):
+        if _of_a_number(x) and not _of_a_number(y):
             (x,) = unify([(d, ONE) for d in x.shape], x)
             return algebra.smul(x, y)
     # a 1×1 factor scales before it chains: w 1 (w 1×1) is w times a column of ones of any size
