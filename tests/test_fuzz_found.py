@@ -11,7 +11,7 @@ import pytest
 
 import symgrad
 from symgrad.check import check, example
-from symgrad.dsl import (Model, cross_entropy, ones, sigma, softmax, squared_error, sum_all,
+from symgrad.dsl import (Model, cross_entropy, ones, rowsum, sigma, softmax, squared_error, sum_all,
                          sum_heads, sum_t, tanh)
 from symgrad.errors import ModelError
 
@@ -341,3 +341,17 @@ def test_codegen_a_kept_value_with_a_sum_over_the_steps_is_one_value():
     M.define(s, gate * s.next + (1 - gate) * tanh(W @ x + b))
     M.loss(M.define("L", sum_t(squared_error(s, M.target("y", n)))))
     proved(M, {"n": 2}, T=3, style="derivative")
+
+
+def test_codegen_a_row_repeated_by_a_one_keeps_its_parentheses():
+    """𝟏 (softmax(u)ᵀ − yⱼᵀ) ⊙ Wᵀ, the row repeated over one row: the code dropped the 𝟏 and
+    the parentheses with it, softmax(u)ᵀ − yⱼᵀ ⊙ Wᵀ (δW off by 100%)."""
+    M, n, j = two_axes("row")
+    with M.along(j):
+        x, y = M.input("x", n), M.target("y", n, onehot=True)
+        s = M.state("s", n, reverse=True)
+    W = M.param("W", n, n)
+    M.define(s, tanh(W @ s.next + x))
+    M.loss(M.define("L", sum_t(cross_entropy(softmax(rowsum(W.T * W)), y))))
+    M.output(M.define("u", tanh(M.input("z", n))))     # the steps t, which compiled code needs
+    proved(M, {"n": 2, "T_x": 3}, T=2, style="derivative")

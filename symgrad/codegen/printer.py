@@ -138,7 +138,7 @@ class Code(NumPyPrinter):
         first, rest = e.args[0], e.args[1:]
         compact = id(e) in self.compact
         if isinstance(first, Ones):   # 1_r 1ᵀ X: column sums, repeated over r rows
-            out = self._print(rest[0]) if first.cols == 1 and rest[0].rows == 1 \
+            out = self.code(rest[0], e) if first.cols == 1 and rest[0].rows == 1 \
                 else f"np.sum({self._print(rest[0])}, axis=-2, keepdims=True)"
             if first.rows != 1 and not compact:
                 out = f"({self._print_Ones(Ones(first.rows, 1))} * {out})"
