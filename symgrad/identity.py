@@ -144,7 +144,8 @@ class Point:
         return tuple(self.size(x) for x in expr.shape)
 
     def size(self, dim):
-        return int(sp.sympify(dim).xreplace(self.sizes))
+        """A shape entry (an int, or a SymPy expression in the sizes) at this point's sizes."""
+        return dim if isinstance(dim, int) else int(dim.xreplace(self.sizes))
 
     def length(self, axis):
         return self.lengths[axis]

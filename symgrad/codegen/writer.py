@@ -60,8 +60,8 @@ def _doc(text):
 
 
 def _comment(text):
-    """One comment line, whatever the text holds."""
-    return "# " + " ".join(str(text).split("\n"))
+    """One comment line, whatever the text holds (\r ends a line of Python source too)."""
+    return "# " + " ".join(str(text).splitlines())
 
 
 class Writer:
